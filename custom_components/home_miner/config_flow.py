@@ -1,0 +1,332 @@
+"""Config flow of Home Miner: add a miner by address, by scanning, or when DHCP sees one."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+import ipaddress
+from typing import Any
+
+from homeassistant.config_entries import (
+    ConfigEntry,
+    ConfigFlow,
+    ConfigFlowResult,
+    OptionsFlowWithReload,
+)
+from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_USERNAME
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.device_registry import format_mac
+from homeassistant.helpers.selector import (
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    SelectOptionDict,
+    SelectSelector,
+    SelectSelectorConfig,
+    TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
+)
+from homeassistant.helpers.service_info.dhcp import DhcpServiceInfo
+import voluptuous as vol
+
+from .const import (
+    CONF_ENTRY_TYPE,
+    CONF_POLL_INTERVAL,
+    DEFAULT_POLL_INTERVAL,
+    DOMAIN,
+    ENTRY_TYPE_MINER,
+    LOGGER,
+    MAX_POLL_INTERVAL,
+    MIN_POLL_INTERVAL,
+)
+from .miner import (
+    Credentials,
+    FoundMiner,
+    MinerAuthError,
+    MinerClient,
+    MinerConnectionError,
+    UnsupportedMinerError,
+    async_connect,
+    async_scan,
+)
+from .pyasic_loader import async_load_pyasic
+
+CONF_SUBNET = "subnet"
+CONF_MINER = "miner"
+
+HOST_SCHEMA = vol.Schema({vol.Required(CONF_HOST): TextSelector()})
+CREDENTIALS_SCHEMA = vol.Schema(
+    {
+        vol.Required(CONF_USERNAME, default="root"): TextSelector(),
+        vol.Required(CONF_PASSWORD): TextSelector(
+            TextSelectorConfig(type=TextSelectorType.PASSWORD)
+        ),
+    }
+)
+
+
+def _title(client: MinerClient) -> str:
+    identity = client.identity
+    return identity.hostname or f"{identity.make} {identity.model}"
+
+
+async def _connect(
+    hass: HomeAssistant, host: str, credentials: Credentials | None, errors: dict[str, str]
+) -> MinerClient | None:
+    """Reach the miner; on failure put the translated error key in `errors`."""
+    await async_load_pyasic(hass)
+    try:
+        return await async_connect(host, credentials)
+    except MinerAuthError:
+        errors["base"] = "invalid_auth"
+    except UnsupportedMinerError:
+        errors["base"] = "unsupported_miner"
+    except MinerConnectionError:
+        errors["base"] = "cannot_connect"
+    except Exception:
+        LOGGER.exception("Unexpected error while connecting to %s", host)
+        errors["base"] = "unknown"
+    return None
+
+
+class HomeMinerConfigFlow(ConfigFlow, domain=DOMAIN):
+    """Add a miner."""
+
+    VERSION = 1
+
+    def __init__(self) -> None:
+        self._host: str | None = None
+        self._found: dict[str, FoundMiner] = {}
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: ConfigEntry) -> MinerOptionsFlow:
+        return MinerOptionsFlow()
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Ask how to find the miner."""
+        return self.async_show_menu(step_id="user", menu_options=["host", "scan"])
+
+    async def async_step_host(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Add a miner by its address."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            host = user_input[CONF_HOST].strip()
+            return await self._async_try_host(host, "host", errors)
+        return self.async_show_form(
+            step_id="host",
+            data_schema=self.add_suggested_values_to_schema(HOST_SCHEMA, {CONF_HOST: self._host}),
+            errors=errors,
+        )
+
+    async def _async_try_host(
+        self, host: str, step_id: str, errors: dict[str, str]
+    ) -> ConfigFlowResult:
+        self._host = host
+        client = await _connect(self.hass, host, None, errors)
+        if errors.get("base") == "invalid_auth":
+            return await self.async_step_credentials()
+        if client is None:
+            return self.async_show_form(
+                step_id=step_id,
+                data_schema=self.add_suggested_values_to_schema(HOST_SCHEMA, {CONF_HOST: host}),
+                errors=errors,
+            )
+        return await self._async_create(client, Credentials())
+
+    async def async_step_credentials(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for the login of firmware that needs one, and test it."""
+        errors: dict[str, str] = {}
+        assert self._host is not None
+        if user_input is not None:
+            credentials = Credentials(
+                username=user_input[CONF_USERNAME], password=user_input[CONF_PASSWORD]
+            )
+            client = await _connect(self.hass, self._host, credentials, errors)
+            if client is not None:
+                return await self._async_create(client, credentials)
+        return self.async_show_form(
+            step_id="credentials",
+            data_schema=self.add_suggested_values_to_schema(CREDENTIALS_SCHEMA, user_input),
+            errors=errors,
+            description_placeholders={"host": self._host},
+        )
+
+    async def _async_create(
+        self, client: MinerClient, credentials: Credentials
+    ) -> ConfigFlowResult:
+        await self.async_set_unique_id(format_mac(client.identity.mac), raise_on_progress=False)
+        self._abort_if_unique_id_configured(updates={CONF_HOST: client.host})
+        data: dict[str, Any] = {CONF_ENTRY_TYPE: ENTRY_TYPE_MINER, CONF_HOST: client.host}
+        if credentials.password is not None:
+            data[CONF_USERNAME] = credentials.username
+            data[CONF_PASSWORD] = credentials.password
+        return self.async_create_entry(title=_title(client), data=data)
+
+    async def async_step_scan(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Scan a subnet for miners."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            subnet = user_input[CONF_SUBNET].strip()
+            try:
+                network = ipaddress.ip_network(subnet, strict=False)
+            except ValueError:
+                errors[CONF_SUBNET] = "invalid_subnet"
+            else:
+                if network.num_addresses > 1024:
+                    errors[CONF_SUBNET] = "subnet_too_large"
+                else:
+                    await async_load_pyasic(self.hass)
+                    configured = self._async_current_ids(include_ignore=False)
+                    found = await async_scan(str(network))
+                    self._found = {
+                        m.host: m
+                        for m in found
+                        if m.mac is None or format_mac(m.mac) not in configured
+                    }
+                    if self._found:
+                        return await self.async_step_pick()
+                    errors["base"] = "no_miners_found"
+        return self.async_show_form(
+            step_id="scan",
+            data_schema=self.add_suggested_values_to_schema(
+                vol.Schema({vol.Required(CONF_SUBNET): TextSelector()}), user_input
+            ),
+            errors=errors,
+        )
+
+    async def async_step_pick(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Pick one of the miners the scan found."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            return await self._async_try_host(user_input[CONF_MINER], "pick", errors)
+        options = [
+            SelectOptionDict(
+                value=m.host, label=f"{m.model} — {m.hostname or 'unnamed'} ({m.host})"
+            )
+            for m in self._found.values()
+        ]
+        return self.async_show_form(
+            step_id="pick",
+            data_schema=vol.Schema(
+                {vol.Required(CONF_MINER): SelectSelector(SelectSelectorConfig(options=options))}
+            ),
+            errors=errors,
+        )
+
+    async def async_step_dhcp(self, discovery_info: DhcpServiceInfo) -> ConfigFlowResult:
+        """A miner announced itself on the network."""
+        await self.async_set_unique_id(format_mac(discovery_info.macaddress))
+        self._abort_if_unique_id_configured(updates={CONF_HOST: discovery_info.ip})
+        errors: dict[str, str] = {}
+        client = await _connect(self.hass, discovery_info.ip, None, errors)
+        if client is None and errors.get("base") != "invalid_auth":
+            return self.async_abort(reason=errors["base"])
+        if client is not None and format_mac(client.identity.mac) != self.unique_id:
+            return self.async_abort(reason="not_a_miner")
+        self._host = discovery_info.ip
+        self.context["title_placeholders"] = {
+            "name": client.identity.model if client else discovery_info.hostname
+        }
+        return await self.async_step_discovery_confirm()
+
+    async def async_step_discovery_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Let the user confirm a discovered miner."""
+        assert self._host is not None
+        if user_input is not None:
+            return await self._async_try_host(self._host, "discovery_confirm", {})
+        self._set_confirm_only()
+        return self.async_show_form(
+            step_id="discovery_confirm", description_placeholders={"host": self._host}
+        )
+
+    async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
+        """The miner refused the stored login."""
+        return await self.async_step_reauth_confirm()
+
+    async def async_step_reauth_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        errors: dict[str, str] = {}
+        entry = self._get_reauth_entry()
+        if user_input is not None:
+            credentials = Credentials(
+                username=user_input[CONF_USERNAME], password=user_input[CONF_PASSWORD]
+            )
+            client = await _connect(self.hass, entry.data[CONF_HOST], credentials, errors)
+            if client is not None:
+                await self.async_set_unique_id(format_mac(client.identity.mac))
+                self._abort_if_unique_id_mismatch(reason="wrong_miner")
+                return self.async_update_reload_and_abort(entry, data_updates=user_input)
+        return self.async_show_form(
+            step_id="reauth_confirm",
+            data_schema=self.add_suggested_values_to_schema(
+                CREDENTIALS_SCHEMA, {CONF_USERNAME: entry.data.get(CONF_USERNAME, "root")}
+            ),
+            errors=errors,
+            description_placeholders={"host": entry.data[CONF_HOST]},
+        )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Point an existing miner entry at a new address."""
+        errors: dict[str, str] = {}
+        entry = self._get_reconfigure_entry()
+        if user_input is not None:
+            credentials = None
+            if CONF_PASSWORD in entry.data:
+                credentials = Credentials(
+                    username=entry.data.get(CONF_USERNAME), password=entry.data[CONF_PASSWORD]
+                )
+            host = user_input[CONF_HOST].strip()
+            client = await _connect(self.hass, host, credentials, errors)
+            if client is not None:
+                await self.async_set_unique_id(format_mac(client.identity.mac))
+                self._abort_if_unique_id_mismatch(reason="wrong_miner")
+                return self.async_update_reload_and_abort(entry, data_updates={CONF_HOST: host})
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=self.add_suggested_values_to_schema(
+                HOST_SCHEMA, user_input or {CONF_HOST: entry.data[CONF_HOST]}
+            ),
+            errors=errors,
+        )
+
+
+class MinerOptionsFlow(OptionsFlowWithReload):
+    """How often to poll the miner."""
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        if user_input is not None:
+            return self.async_create_entry(
+                data={CONF_POLL_INTERVAL: int(user_input[CONF_POLL_INTERVAL])}
+            )
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_POLL_INTERVAL): NumberSelector(
+                    NumberSelectorConfig(
+                        min=MIN_POLL_INTERVAL,
+                        max=MAX_POLL_INTERVAL,
+                        step=1,
+                        unit_of_measurement="s",
+                        mode=NumberSelectorMode.BOX,
+                    )
+                )
+            }
+        )
+        return self.async_show_form(
+            step_id="init",
+            data_schema=self.add_suggested_values_to_schema(
+                schema,
+                {
+                    CONF_POLL_INTERVAL: self.config_entry.options.get(
+                        CONF_POLL_INTERVAL, DEFAULT_POLL_INTERVAL
+                    )
+                },
+            ),
+        )

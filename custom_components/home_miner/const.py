@@ -1,0 +1,20 @@
+"""Constants of the Home Miner integration."""
+
+from datetime import timedelta
+import logging
+from typing import Final
+
+DOMAIN: Final = "home_miner"
+LOGGER = logging.getLogger(__package__)
+
+CONF_ENTRY_TYPE: Final = "entry_type"
+ENTRY_TYPE_MINER: Final = "miner"
+CONF_POLL_INTERVAL: Final = "poll_interval"
+
+DEFAULT_POLL_INTERVAL: Final = 15
+MIN_POLL_INTERVAL: Final = 5
+MAX_POLL_INTERVAL: Final = 300
+
+# A miner that fails this many polls in a row is detected again from scratch.
+REDETECT_AFTER_FAILURES: Final = 3
+RETRY_SETUP_AFTER: Final = timedelta(seconds=30)

@@ -1,0 +1,109 @@
+"""One coordinator per miner: it detects the miner once and polls it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_USERNAME
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryAuthFailed
+from homeassistant.helpers.device_registry import format_mac
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+
+from .const import (
+    CONF_POLL_INTERVAL,
+    DEFAULT_POLL_INTERVAL,
+    DOMAIN,
+    LOGGER,
+    REDETECT_AFTER_FAILURES,
+)
+from .miner import (
+    Credentials,
+    MinerAuthError,
+    MinerClient,
+    MinerError,
+    MinerSnapshot,
+    async_connect,
+)
+from .pyasic_loader import async_load_pyasic
+
+type MinerConfigEntry = ConfigEntry[MinerCoordinator]
+
+
+class MinerCoordinator(DataUpdateCoordinator[MinerSnapshot]):
+    """Keeps one detected miner and its latest snapshot."""
+
+    config_entry: MinerConfigEntry
+    client: MinerClient
+
+    def __init__(self, hass: HomeAssistant, config_entry: MinerConfigEntry) -> None:
+        super().__init__(
+            hass,
+            LOGGER,
+            config_entry=config_entry,
+            name=f"{DOMAIN} {config_entry.data[CONF_HOST]}",
+            update_interval=timedelta(
+                seconds=config_entry.options.get(CONF_POLL_INTERVAL, DEFAULT_POLL_INTERVAL)
+            ),
+        )
+        self._failures = 0
+
+    @property
+    def credentials(self) -> Credentials:
+        data = self.config_entry.data
+        if CONF_PASSWORD not in data:
+            return Credentials()
+        return Credentials(username=data.get(CONF_USERNAME), password=data[CONF_PASSWORD])
+
+    async def _async_setup(self) -> None:
+        """Detect the miner (once); a miner that is off raises, so setup is retried."""
+        self.client = await self._async_detect()
+
+    async def _async_detect(self) -> MinerClient:
+        host = self.config_entry.data[CONF_HOST]
+        await async_load_pyasic(self.hass)
+        try:
+            client = await async_connect(host, self.credentials)
+        except MinerAuthError as err:
+            raise ConfigEntryAuthFailed(
+                translation_domain=DOMAIN,
+                translation_key="invalid_auth",
+                translation_placeholders={"host": host},
+            ) from err
+        except MinerError as err:
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="cannot_connect",
+                translation_placeholders={"host": host, "error": str(err)},
+            ) from err
+        if format_mac(client.identity.mac) != self.config_entry.unique_id:
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="wrong_miner",
+                translation_placeholders={"host": host, "mac": client.identity.mac},
+            )
+        return client
+
+    async def _async_update_data(self) -> MinerSnapshot:
+        if self._failures >= REDETECT_AFTER_FAILURES:
+            # The miner may have come back with other firmware or at a changed address.
+            self.client = await self._async_detect()
+            self._failures = 0
+        try:
+            snapshot = await self.client.async_fetch()
+        except MinerAuthError as err:
+            raise ConfigEntryAuthFailed(
+                translation_domain=DOMAIN,
+                translation_key="invalid_auth",
+                translation_placeholders={"host": self.client.host},
+            ) from err
+        except MinerError as err:
+            self._failures += 1
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="cannot_connect",
+                translation_placeholders={"host": self.client.host, "error": str(err)},
+            ) from err
+        self._failures = 0
+        return snapshot

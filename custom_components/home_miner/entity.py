@@ -1,0 +1,84 @@
+"""Base entity of a miner device, and the translation of miner errors for actions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any, Concatenate
+
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.device_registry import CONNECTION_NETWORK_MAC, DeviceInfo
+from homeassistant.helpers.entity import EntityDescription
+from homeassistant.helpers.update_coordinator import CoordinatorEntity
+
+from .const import DOMAIN
+from .coordinator import MinerCoordinator
+from .miner import MinerCommandError, MinerConnectionError, MinerError
+
+
+class MinerEntity(CoordinatorEntity[MinerCoordinator]):
+    """An entity of one miner device."""
+
+    _attr_has_entity_name = True
+
+    def __init__(
+        self,
+        coordinator: MinerCoordinator,
+        description: EntityDescription,
+        key_suffix: str = "",
+    ) -> None:
+        super().__init__(coordinator)
+        self.entity_description = description
+        identity = coordinator.client.identity
+        mac = coordinator.config_entry.unique_id
+        assert mac is not None
+        self._attr_unique_id = f"{mac}_{description.key}{key_suffix}"
+        self._attr_device_info = DeviceInfo(
+            identifiers={(DOMAIN, mac)},
+            connections={(CONNECTION_NETWORK_MAC, mac)},
+            manufacturer=identity.make,
+            model=identity.model,
+            name=identity.hostname or f"{identity.make} {identity.model}",
+            sw_version=identity.firmware_version or identity.firmware,
+            hw_version=identity.firmware,
+            configuration_url=f"http://{identity.host}",
+        )
+
+
+def miner_command[E: MinerEntity, **P](
+    func: Callable[Concatenate[E, P], Coroutine[Any, Any, Any]],
+) -> Callable[Concatenate[E, P], Coroutine[Any, Any, None]]:
+    """Turn miner errors of an action into translated Home Assistant errors, then refresh."""
+
+    async def handler(self: E, /, *args: P.args, **kwargs: P.kwargs) -> None:
+        host = self.coordinator.client.host
+        try:
+            await func(self, *args, **kwargs)
+        except MinerCommandError as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="command_failed",
+                translation_placeholders={
+                    "host": host,
+                    "command": err.command,
+                    "error": err.detail,
+                },
+            ) from err
+        except MinerConnectionError as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="command_unreachable",
+                translation_placeholders={"host": host, "error": str(err)},
+            ) from err
+        except MinerError as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="command_failed",
+                translation_placeholders={
+                    "host": host,
+                    "command": func.__name__,
+                    "error": str(err),
+                },
+            ) from err
+        await self.coordinator.async_request_refresh()
+
+    return handler

@@ -1,0 +1,196 @@
+"""The one place that talks to pyasic: detect a miner once, read it, drive it.
+
+pyasic is imported lazily: `load_pyasic()` must have run (in an executor, since the import
+blocks for a second and builds an SSL context) before anything else here is called.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+import importlib
+import logging
+from typing import TYPE_CHECKING, Any
+
+from .drivers import Driver, driver_for
+from .errors import (
+    MinerAuthError,
+    MinerCommandError,
+    MinerConnectionError,
+    MinerError,
+    UnsupportedMinerError,
+)
+from .model import Capabilities, Credentials, FoundMiner, MinerIdentity, MinerSnapshot
+
+if TYPE_CHECKING:
+    from pyasic.miners.base import AnyMiner
+
+_LOGGER = logging.getLogger(__name__)
+
+DETECT_TIMEOUT = 12.0
+FETCH_TIMEOUT = 10.0
+VERIFY_TIMEOUT = 15.0
+VERIFY_INTERVAL = 0.5
+
+
+def load_pyasic() -> None:
+    """Import pyasic; blocking, so call it from an executor thread."""
+    importlib.import_module("pyasic")
+
+
+def _pyasic() -> Any:
+    return importlib.import_module("pyasic")
+
+
+async def async_connect(host: str, credentials: Credentials | None = None) -> MinerClient:
+    """Detect the miner at `host` and read who it is.
+
+    Raises MinerConnectionError when nothing answers, UnsupportedMinerError when something
+    answers that is not a miner we can drive, MinerAuthError when it refuses the login.
+    """
+    pyasic = _pyasic()
+    try:
+        async with asyncio.timeout(DETECT_TIMEOUT):
+            miner = await pyasic.get_miner(host)
+    except (TimeoutError, OSError) as err:
+        raise MinerConnectionError(f"{host} did not answer") from err
+    if miner is None:
+        raise MinerConnectionError(f"no miner answered at {host}")
+    driver = driver_for(miner)
+    if driver is None:
+        raise UnsupportedMinerError(f"{type(miner).__name__} at {host} is not supported")
+    client = MinerClient(host, miner, driver, credentials or Credentials())
+    await client.async_identify()
+    return client
+
+
+async def async_scan(subnet: str) -> list[FoundMiner]:
+    """Scan a subnet (e.g. 192.168.1.0/24) with pyasic and describe what answers."""
+    pyasic = _pyasic()
+    network = pyasic.network.MinerNetwork.from_subnet(subnet)
+    found = await network.scan()
+    miners: list[FoundMiner] = []
+    for miner in found:
+        if driver_for(miner) is None:
+            continue
+        try:
+            data = await miner.get_data(include=["mac", "hostname"])
+        except Exception:
+            data = None
+        miners.append(
+            FoundMiner(
+                host=str(miner.ip),
+                mac=getattr(data, "mac", None),
+                model=str(miner.model or type(miner).__name__),
+                hostname=getattr(data, "hostname", None),
+            )
+        )
+    return sorted(miners, key=lambda m: tuple(int(p) for p in m.host.split(".")))
+
+
+class MinerClient:
+    """A detected miner: the pyasic object is created once and kept."""
+
+    def __init__(
+        self, host: str, miner: AnyMiner, driver: Driver, credentials: Credentials
+    ) -> None:
+        self.host = host
+        self._miner = miner
+        self._driver = driver
+        self._credentials = credentials
+        driver.apply_credentials(miner, credentials)
+        self.identity: MinerIdentity
+        self.capabilities: Capabilities
+
+    @property
+    def driver(self) -> Driver:
+        return self._driver
+
+    async def async_identify(self) -> None:
+        """Read identity and capabilities (once, at connect)."""
+        self.identity, self.capabilities = await self._guard(
+            "connect", self._driver.read_identity(self.host, self._miner)
+        )
+
+    async def async_fetch(self) -> MinerSnapshot:
+        """One poll: ask the miner only for what the entities show."""
+        return await self._guard("poll", self._driver.fetch(self._miner, self.capabilities))
+
+    async def _guard[T](self, what: str, call: Awaitable[T]) -> T:
+        try:
+            async with asyncio.timeout(FETCH_TIMEOUT):
+                return await call
+        except TimeoutError as err:
+            raise MinerConnectionError(f"{self.host} timed out ({what})") from err
+
+    # ---- controls --------------------------------------------------------------------------
+    async def async_set_mining(self, mining: bool) -> MinerSnapshot:
+        """Stop or resume hashing, and wait until the miner says it did."""
+        command = "resume" if mining else "stop"
+        await self._command(
+            command, self._driver.resume(self._miner) if mining else self._driver.stop(self._miner)
+        )
+        return await self._verify(command, lambda s: s.is_mining is mining)
+
+    async def async_set_power_limit(self, watts: int) -> MinerSnapshot:
+        """Limit power, and wait until the miner reports the new limit."""
+        limit = self.capabilities.power_limit
+        if limit is None:
+            raise MinerCommandError("power_limit", "not supported by this miner")
+        if not limit.minimum <= watts <= limit.maximum:
+            raise MinerCommandError(
+                "power_limit", f"{watts} W is outside {limit.minimum}-{limit.maximum} W"
+            )
+        target = await self._command(
+            "power_limit", self._driver.set_power_limit(self._miner, watts, self.capabilities)
+        )
+        return await self._verify(
+            "power_limit",
+            lambda s: s.power_limit_w is not None and abs(s.power_limit_w - target) <= 1,
+        )
+
+    async def async_set_work_mode(self, mode: str) -> MinerSnapshot:
+        if mode not in self.capabilities.work_modes:
+            raise MinerCommandError("work_mode", f"unknown mode {mode}")
+        await self._command("work_mode", self._driver.set_work_mode(self._miner, mode))
+        return await self._verify("work_mode", lambda s: s.work_mode == mode)
+
+    async def async_reboot(self) -> None:
+        await self._command("reboot", self._driver.reboot(self._miner))
+
+    async def async_restart(self) -> None:
+        await self._command("restart", self._driver.restart(self._miner))
+
+    async def async_identify_light(self) -> None:
+        await self._command("identify", self._driver.identify(self._miner))
+
+    async def _command[T](self, command: str, call: Awaitable[T]) -> T:
+        try:
+            async with asyncio.timeout(FETCH_TIMEOUT):
+                return await call
+        except MinerError:
+            raise
+        except TimeoutError as err:
+            raise MinerConnectionError(f"{self.host} timed out during {command}") from err
+        except Exception as err:
+            raise MinerCommandError(command, str(err) or type(err).__name__) from err
+
+    async def _verify(self, command: str, done: Callable[[MinerSnapshot], bool]) -> MinerSnapshot:
+        """Read the miner back until `done` holds; a command not applied is an error."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + VERIFY_TIMEOUT
+        while True:
+            await asyncio.sleep(VERIFY_INTERVAL)
+            try:
+                snapshot = await self.async_fetch()
+            except MinerConnectionError:
+                if loop.time() > deadline:
+                    raise
+                continue
+            if done(snapshot):
+                return snapshot
+            if loop.time() > deadline:
+                raise MinerCommandError(command, "the miner acknowledged but did not apply it")
+
+
+__all__ = ["MinerAuthError", "MinerClient", "async_connect", "async_scan", "load_pyasic"]

@@ -1,0 +1,28 @@
+"""Pick the driver for a detected pyasic miner."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from .antminer import AntminerStockDriver
+from .avalon import AvalonNanoDriver
+from .base import Driver
+from .esp_miner import EspMinerDriver
+
+
+def driver_for(miner: Any) -> Driver | None:
+    """The driver for a detected pyasic miner, or None when it cannot be driven."""
+    backends = importlib.import_module("pyasic.miners.backends")
+    if isinstance(miner, backends.ESPMiner):
+        return EspMinerDriver()
+    if isinstance(miner, backends.AvalonMiner) and "nano" in str(miner.raw_model).lower():
+        return AvalonNanoDriver()
+    if isinstance(miner, backends.AntminerModern) and str(miner.firmware) == "Stock":
+        return AntminerStockDriver()
+    if isinstance(miner, backends.UnknownMiner):
+        return None
+    return Driver()
+
+
+__all__ = ["Driver", "driver_for"]

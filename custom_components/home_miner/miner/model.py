@@ -1,0 +1,133 @@
+"""What the miner layer hands to Home Assistant: plain, frozen data, no pyasic types."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Family(StrEnum):
+    """Firmware families; each has its own quirks in `drivers`."""
+
+    ESP_MINER = "esp_miner"
+    AVALON_NANO = "avalon_nano"
+    ANTMINER_STOCK = "antminer_stock"
+    GENERIC = "generic"
+
+
+@dataclass(frozen=True, kw_only=True)
+class PowerLimitRange:
+    """Bounds of the power-limit control, in watts."""
+
+    minimum: int
+    maximum: int
+    step: int = 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class Capabilities:
+    """What this model and firmware can do; entities exist only for what is True here."""
+
+    can_stop: bool = False
+    power_limit: PowerLimitRange | None = None
+    work_modes: tuple[str, ...] = ()
+    can_identify: bool = False
+    can_reboot: bool = False
+    can_restart: bool = False
+    hashrate_unit: str = "TH/s"
+    boards: int = 0
+    fans: int = 0
+    has_env_temp: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class MinerIdentity:
+    """Who the miner is; read once when it is first reached."""
+
+    host: str
+    mac: str
+    hostname: str | None
+    make: str
+    model: str
+    firmware: str
+    firmware_version: str | None
+    family: Family
+
+
+@dataclass(frozen=True, kw_only=True)
+class Board:
+    """One hashboard (or the single ASIC group of a small miner)."""
+
+    index: int
+    hashrate_ths: float | None
+    temperature: float | None
+    chip_temperature: float | None
+    chips: int | None
+    expected_chips: int | None
+    active: bool | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Pool:
+    """The pool the miner is hashing on."""
+
+    url: str
+    user: str | None
+    accepted: int | None = None
+    rejected: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class MinerSnapshot:
+    """One poll's worth of readings."""
+
+    is_mining: bool
+    hashrate_ths: float | None
+    expected_hashrate_ths: float | None
+    power_w: float | None
+    power_limit_w: float | None
+    temperature_avg: float | None
+    temperature_max: float | None
+    env_temperature: float | None
+    uptime_s: int | None
+    boards: tuple[Board, ...] = ()
+    fans: tuple[int | None, ...] = ()
+    pool: Pool | None = None
+    errors: tuple[str, ...] = ()
+    fault_light: bool | None = None
+    work_mode: str | None = None
+    missing_boards: int = 0
+
+    @property
+    def efficiency_j_th(self) -> float | None:
+        if not self.power_w or not self.hashrate_ths:
+            return None
+        return self.power_w / self.hashrate_ths
+
+    @property
+    def problem(self) -> bool:
+        """Errors reported, a board missing, or a board too hot to be healthy."""
+        too_hot = any((b.chip_temperature or b.temperature or 0) >= OVERHEAT_C for b in self.boards)
+        return bool(self.errors) or self.missing_boards > 0 or too_hot
+
+
+OVERHEAT_C = 90.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Credentials:
+    """Login for firmware that needs one."""
+
+    username: str | None = None
+    password: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class FoundMiner:
+    """A miner seen by a network scan."""
+
+    host: str
+    mac: str | None
+    model: str
+    hostname: str | None
+    extra: dict[str, str] = field(default_factory=dict)

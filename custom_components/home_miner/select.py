@@ -1,0 +1,43 @@
+"""The work-mode select, for firmware that has modes."""
+
+from __future__ import annotations
+
+from homeassistant.components.select import SelectEntity, SelectEntityDescription
+from homeassistant.const import EntityCategory
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .coordinator import MinerConfigEntry, MinerCoordinator
+from .entity import MinerEntity, miner_command
+
+PARALLEL_UPDATES = 1
+
+
+class WorkModeSelect(MinerEntity, SelectEntity):
+    _attr_entity_category = EntityCategory.CONFIG
+
+    def __init__(self, coordinator: MinerCoordinator) -> None:
+        super().__init__(
+            coordinator, SelectEntityDescription(key="work_mode", translation_key="work_mode")
+        )
+        self._attr_options = list(coordinator.client.capabilities.work_modes)
+
+    @property
+    def current_option(self) -> str | None:
+        return self.coordinator.data.work_mode
+
+    @miner_command
+    async def async_select_option(self, option: str) -> None:
+        self.coordinator.async_set_updated_data(
+            await self.coordinator.client.async_set_work_mode(option)
+        )
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: MinerConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    coordinator = entry.runtime_data
+    if coordinator.client.capabilities.work_modes:
+        async_add_entities([WorkModeSelect(coordinator)])

@@ -1,0 +1,1 @@
+"""Simulated miners that speak the real protocols on their own loopback addresses."""
