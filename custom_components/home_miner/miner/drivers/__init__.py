@@ -14,7 +14,8 @@ from .esp_miner import EspMinerDriver
 def driver_for(miner: Any) -> Driver | None:
     """The driver for a detected pyasic miner, or None when it cannot be driven."""
     backends = importlib.import_module("pyasic.miners.backends")
-    if isinstance(miner, backends.ESPMiner):
+    esp = importlib.import_module("pyasic.miners.backends.espminer")
+    if isinstance(miner, esp.ESPMiner):
         return EspMinerDriver()
     if isinstance(miner, backends.AvalonMiner) and "nano" in str(miner.raw_model).lower():
         return AvalonNanoDriver()

@@ -10,6 +10,7 @@ So this driver reads that one document and talks to the firmware directly:
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from ..errors import MinerCommandError, MinerConnectionError
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
     from pyasic.miners.base import AnyMiner
 
 PAUSE_SINCE = (2, 14)
+IDENTIFY_SINCE = (2, 12)
+COMMAND_TIMEOUT = 5.0
 GH_PER_TH = 1000.0
 
 
@@ -94,8 +97,10 @@ class EspMinerDriver(Driver):
                 maximum=int(self._watts_per_mhz * high),
                 step=1,
             )
+        version = version_tuple(identity.firmware_version)
         caps = Capabilities(
-            can_stop=version_tuple(identity.firmware_version) >= PAUSE_SINCE,
+            can_stop=version >= PAUSE_SINCE,
+            can_identify=version >= IDENTIFY_SINCE,
             power_limit=power_limit,
             can_reboot=True,
             hashrate_unit="GH/s",
@@ -126,7 +131,7 @@ class EspMinerDriver(Driver):
         if self._watts_per_mhz and frequency:
             power_limit = round(self._watts_per_mhz * frequency)
         return MinerSnapshot(
-            is_mining=bool(hashrate) and not info.get("isPaused", False),
+            is_mining=bool(hashrate) and info.get("miningPaused") is not True,
             hashrate_ths=hashrate,
             expected_hashrate_ths=expected_gh / GH_PER_TH if expected_gh else None,
             power_w=_num(info, "power"),
@@ -150,34 +155,44 @@ class EspMinerDriver(Driver):
             pool=pool,
         )
 
-    async def _post(self, miner: AnyMiner, command: str) -> None:
+    async def _send(
+        self, miner: AnyMiner, method: str, path: str, body: dict[str, Any] | None = None
+    ) -> None:
+        """Send a command the firmware answers with an empty body or a plain text line.
+
+        pyasic's web client insists on a JSON answer, so writes are sent here.
+        """
+        command = path.rsplit("/", 1)[-1]
+        httpx = importlib.import_module("httpx")
+        settings = importlib.import_module("pyasic.settings")
         try:
-            await miner.web.send_command(f"system/{command}", post=True)
-        except Exception as err:
-            raise MinerCommandError(command, str(err) or type(err).__name__) from err
+            async with httpx.AsyncClient(transport=settings.transport()) as client:
+                response = await client.request(
+                    method, f"http://{miner.ip}/api/{path}", json=body, timeout=COMMAND_TIMEOUT
+                )
+        except httpx.HTTPError as err:
+            raise MinerConnectionError(f"{command}: {err!r}") from err
+        if response.status_code == 404:
+            raise MinerCommandError(command, "this firmware does not have it")
+        if response.status_code >= 400:
+            raise MinerCommandError(command, f"the miner answered {response.status_code}")
 
     async def stop(self, miner: AnyMiner) -> None:
-        await self._post(miner, "pause")
+        await self._send(miner, "POST", "system/pause")
 
     async def resume(self, miner: AnyMiner) -> None:
-        await self._post(miner, "resume")
+        await self._send(miner, "POST", "system/resume")
 
     async def reboot(self, miner: AnyMiner) -> None:
-        # The firmware answers "System will restart shortly." as text, which pyasic reports
-        # as a JSON error; the request itself went through.
-        try:
-            await miner.web.send_command("system/restart", post=True)
-        except Exception as err:
-            if "JSON" not in str(err) and "decode" not in str(err).lower():
-                raise MinerCommandError("reboot", str(err)) from err
+        await self._send(miner, "POST", "system/restart")
+
+    async def identify(self, miner: AnyMiner) -> None:
+        await self._send(miner, "POST", "system/identify")
 
     async def set_power_limit(self, miner: AnyMiner, watts: int, caps: Capabilities) -> int:
         if not self._frequencies or not self._watts_per_mhz:
             raise MinerCommandError("power_limit", "not supported by this miner")
         fitting = [f for f in self._frequencies if self._watts_per_mhz * f <= watts + 0.5]
         frequency = fitting[-1] if fitting else self._frequencies[0]
-        try:
-            await miner.web.update_settings(frequency=frequency)
-        except Exception as err:
-            raise MinerCommandError("power_limit", str(err) or type(err).__name__) from err
+        await self._send(miner, "PATCH", "system", {"frequency": frequency})
         return round(self._watts_per_mhz * frequency)

@@ -1,0 +1,1 @@
+"""Tests of the integration in Home Assistant, against simulated miners."""
