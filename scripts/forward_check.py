@@ -144,10 +144,10 @@ def _class_members(node: ast.ClassDef) -> set[str]:
     return members
 
 
-def check_file(path: Path, release: Release) -> tuple[int, list[str]]:
+def check_file(path: Path, release: Release, root: Path = ROOT) -> tuple[int, list[str]]:
     """Return (references checked, problems) for one source file."""
     tree = parse(path.read_text(encoding="utf-8"))
-    rel = path.relative_to(ROOT)
+    rel = path.relative_to(root)
     problems: list[str] = []
     checked = 0
     modules: dict[str, str] = {}  # local alias -> homeassistant module

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from homeassistant.const import STATE_OFF, STATE_ON
+from datetime import timedelta
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
+from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
 from tests.home_miner.conftest import AddMiner
 from tests.simulator.esp_miner import BitaxeMiner
@@ -33,3 +37,45 @@ async def test_bitaxe_entities_and_mining_switch(
     )
     assert not bitaxe.paused
     assert hass.states.get("switch.bitaxe_gamma_mining").state == STATE_ON
+
+
+async def test_power_limit_sets_frequency(
+    hass: HomeAssistant, bitaxe: BitaxeMiner, add_miner: AddMiner
+) -> None:
+    await add_miner(bitaxe.ip)
+    number = hass.states.get("number.bitaxe_gamma_power_limit")
+    assert number is not None
+    low, high = number.attributes["min"], number.attributes["max"]
+    assert low < float(number.state) <= high
+    before = bitaxe.frequency
+    await hass.services.async_call(
+        "number",
+        "set_value",
+        {"entity_id": "number.bitaxe_gamma_power_limit", "value": low},
+        blocking=True,
+    )
+    assert bitaxe.frequency < before
+    assert float(hass.states.get("number.bitaxe_gamma_power_limit").state) <= low + 1
+    assert bitaxe.power_w < 0.9 * high
+
+
+async def test_miner_off_is_unavailable_then_recovers(
+    hass: HomeAssistant, bitaxe: BitaxeMiner, add_miner: AddMiner, freezer: FrozenDateTimeFactory
+) -> None:
+    await add_miner(bitaxe.ip)
+    assert hass.states.get("sensor.bitaxe_gamma_power").state not in (STATE_UNAVAILABLE, "0", "0.0")
+    await bitaxe.power_off()
+    freezer.tick(timedelta(seconds=16))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    for entity in (
+        "sensor.bitaxe_gamma_power",
+        "sensor.bitaxe_gamma_hashrate",
+        "switch.bitaxe_gamma_mining",
+    ):
+        assert hass.states.get(entity).state == STATE_UNAVAILABLE, entity
+    await bitaxe.power_on()
+    freezer.tick(timedelta(seconds=16))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert float(hass.states.get("sensor.bitaxe_gamma_power").state) > 5
