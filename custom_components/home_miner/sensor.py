@@ -66,6 +66,16 @@ SENSORS: tuple[MinerSensorDescription, ...] = (
         native_unit_of_measurement=UnitOfPower.WATT,
         state_class=SensorStateClass.MEASUREMENT,
         value_fn=lambda s: _round(s.power_w),
+        exists_fn=lambda c: not c.power_estimated,
+    ),
+    MinerSensorDescription(
+        key="power",
+        translation_key="estimated_power",
+        device_class=SensorDeviceClass.POWER,
+        native_unit_of_measurement=UnitOfPower.WATT,
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda s: _round(s.power_w),
+        exists_fn=lambda c: c.power_estimated,
     ),
     MinerSensorDescription(
         key="efficiency",
@@ -74,6 +84,7 @@ SENSORS: tuple[MinerSensorDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         suggested_display_precision=1,
         value_fn=lambda s: _round(s.efficiency_j_th),
+        exists_fn=lambda c: not c.power_estimated,
     ),
     MinerSensorDescription(
         key="temperature_avg",
@@ -162,8 +173,12 @@ class EnergySensor(MinerEntity, RestoreSensor):
     _attr_suggested_display_precision = 3
 
     def __init__(self, coordinator: MinerCoordinator) -> None:
+        estimated = coordinator.client.capabilities.power_estimated
         super().__init__(
-            coordinator, SensorEntityDescription(key="energy", translation_key="energy")
+            coordinator,
+            SensorEntityDescription(
+                key="energy", translation_key="estimated_energy" if estimated else "energy"
+            ),
         )
         self._kwh = 0.0
         self._last: tuple[datetime, float] | None = None

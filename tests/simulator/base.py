@@ -9,11 +9,11 @@ at the transport, so every family fails the way a real device on a real network 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass, field
 import hashlib
 import json
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from aiohttp import web
@@ -216,7 +216,8 @@ class SimulatedMiner:
         app = self.build_http_app()
         if app is not None and self.http_port is not None:
             app.middlewares.append(self._http_faults)
-            runner = web.AppRunner(app, access_log=None, handle_signals=False)
+            # Unplugged means gone: pending requests are dropped, not waited for (60 s).
+            runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.1)
             await runner.setup()
             await web.TCPSite(runner, self.ip, self.http_port, reuse_address=True).start()
             self._http_runner = runner
@@ -255,9 +256,7 @@ class SimulatedMiner:
     ) -> web.StreamResponse:
         await self._delay_reply()
         if self.faults.malformed:
-            return web.Response(
-                body=b"\x00\xffnot json{{", content_type="application/json"
-            )
+            return web.Response(body=b"\x00\xffnot json{{", content_type="application/json")
         response = await handler(request)
         if self.faults.truncated and isinstance(response, web.Response) and response.body:
             body = bytes(response.body)  # type: ignore[arg-type]

@@ -38,6 +38,8 @@ class Capabilities:
     boards: int = 0
     fans: int = 0
     has_env_temp: bool = False
+    power_estimated: bool = False
+    """The firmware reports no power; it is estimated from hashrate and nominal efficiency."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -100,7 +100,10 @@ class Driver:
 
     def answered(self, data: Any) -> bool:
         """Did the miner answer at all? pyasic returns empty data instead of raising."""
-        return data.mac is not None or data.wattage is not None or data.raw_hashrate is not None
+        return any(
+            getattr(data, field, None) not in (None, [], "")
+            for field in ("mac", "fw_ver", "wattage", "raw_hashrate", "uptime", "pools")
+        )
 
     def identity(self, host: str, miner: AnyMiner, data: Any) -> MinerIdentity:
         if not data.mac:

@@ -10,10 +10,10 @@ So this driver reads that one document and talks to the firmware directly:
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
 
 from ..errors import MinerCommandError, MinerConnectionError
+from ..http import request
 from ..model import (
     Board,
     Capabilities,
@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 
 PAUSE_SINCE = (2, 14)
 IDENTIFY_SINCE = (2, 12)
-COMMAND_TIMEOUT = 5.0
 GH_PER_TH = 1000.0
 
 
@@ -158,24 +157,11 @@ class EspMinerDriver(Driver):
     async def _send(
         self, miner: AnyMiner, method: str, path: str, body: dict[str, Any] | None = None
     ) -> None:
-        """Send a command the firmware answers with an empty body or a plain text line.
-
-        pyasic's web client insists on a JSON answer, so writes are sent here.
-        """
-        command = path.rsplit("/", 1)[-1]
-        httpx = importlib.import_module("httpx")
-        settings = importlib.import_module("pyasic.settings")
-        try:
-            async with httpx.AsyncClient(transport=settings.transport()) as client:
-                response = await client.request(
-                    method, f"http://{miner.ip}/api/{path}", json=body, timeout=COMMAND_TIMEOUT
-                )
-        except httpx.HTTPError as err:
-            raise MinerConnectionError(f"{command}: {err!r}") from err
-        if response.status_code == 404:
-            raise MinerCommandError(command, "this firmware does not have it")
-        if response.status_code >= 400:
-            raise MinerCommandError(command, f"the miner answered {response.status_code}")
+        # The firmware answers writes with an empty body or a line of text, which pyasic's
+        # client reports as an error although the command went through.
+        await request(
+            method, f"http://{miner.ip}/api/{path}", command=path.rsplit("/", 1)[-1], body=body
+        )
 
     async def stop(self, miner: AnyMiner) -> None:
         await self._send(miner, "POST", "system/pause")

@@ -1,0 +1,427 @@
+"""The decision: feeds, fleet, settings and the last state in; each miner's target out.
+
+1. The feeds give each miner its wish: curtailed (its configured action, or a stop for an
+   OpenADR alert) when any reason holds — manual override, a DR event, a TOU peak label, or
+   the price above its threshold (with hysteresis) — else run. Manual resume silences every
+   feed.
+2. The safety rules (`safety.Gate`) may hold a miner in its current mode.
+3. A power budget (IMPORT_CAPACITY_LIMIT in kW, or a SIMPLE level's fraction of the fleet's
+   full power) is met by turning down the least efficient miners first: a power limit just
+   deep enough where that suffices, else a stop. Miners the safety rules hold count as they
+   are, so a cap can only be met with the miners free to change.
+4. Restarts (curtailed to running, stopped to limited) go one per `restart_stagger`, most
+   important (lowest priority number) first.
+
+`next_check` is the earliest instant after `now` at which any input or rule changes the
+answer: a tariff, price or event boundary, the end of an override, a minimum time, the next
+stagger slot, a window's release, deadline or rest. `None` means nothing known will change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+import math
+
+from ._convert import require_aware
+from .breakeven import break_even_price
+from .events import DrEvent
+from .model import (
+    Hold,
+    MinerStatus,
+    MinerTarget,
+    Reason,
+    TargetAction,
+    dominant_reason,
+)
+from .prices import PriceSeries
+from .safety import Gate, is_restart
+from .settings import CurtailAction, CurtailMode, MinerPlan, PlanSettings, ThresholdMode
+from .signals import Signals, power_budget, price_latch, read_signals, wish_reasons
+from .state import MinerMode, MinerState, PlanState
+from .tariff import Tariff
+
+_ACTIONS = {
+    MinerMode.ON: TargetAction.RUN,
+    MinerMode.LIMITED: TargetAction.LIMIT,
+    MinerMode.STOPPED: TargetAction.STOP,
+}
+_STOP = CurtailAction()
+_WATT_TOLERANCE = 1e-6
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Decision:
+    """Targets for every miner, why, when to look again and the state to keep.
+
+    `reason` is the dominant reason among curtailed miners (`NONE` when none is);
+    `requested` what the feeds ask for even where a safety rule holds miners back.
+    """
+
+    targets: tuple[MinerTarget, ...]
+    reason: Reason
+    requested: Reason
+    next_check: datetime | None
+    state: PlanState
+    price: float | None
+    threshold: float | None
+    power_budget_w: float | None
+    expected_power_w: float
+
+    @property
+    def curtailed(self) -> bool:
+        return any(target.curtailed for target in self.targets)
+
+    def target(self, miner_id: str) -> MinerTarget | None:
+        return next((t for t in self.targets if t.miner_id == miner_id), None)
+
+
+@dataclass(slots=True)
+class _Miner:
+    """Working record of one miner during a decision."""
+
+    status: MinerStatus
+    plan: MinerPlan
+    before: MinerState
+    full_w: float
+    latched: bool
+    reason: Reason
+    mode: MinerMode
+    limit_w: float | None
+    hold: Hold | None = None
+
+    @property
+    def power_w(self) -> float:
+        if self.mode is MinerMode.ON:
+            return self.full_w
+        if self.mode is MinerMode.STOPPED:
+            return 0.0
+        return min(self.limit_w or 0.0, self.full_w)
+
+    def keep(self, hold: Hold) -> None:
+        self.mode = self.before.mode
+        self.limit_w = self.before.limit_w
+        if self.mode is MinerMode.LIMITED and self.limit_w is None:
+            self.limit_w = self.status.clamp_limit(0.0)
+        self.hold = hold
+
+
+def full_power(status: MinerStatus, before: MinerState) -> float:
+    """What a miner draws uncurtailed: rated, else measured while on, else remembered."""
+    if status.rated_power_w is not None:
+        return status.rated_power_w
+    if before.mode is MinerMode.ON and status.power_w > 0:
+        return status.power_w
+    if before.full_power_w is not None:
+        return before.full_power_w
+    if status.power_limit_max_w is not None:
+        return status.power_limit_max_w
+    return max(status.power_w, 0.0)
+
+
+def fleet_efficiency(miners: Iterable[tuple[float, float]]) -> float:
+    """J/TH of a fleet of `(full power W, J/TH)`: total power over total hashrate."""
+    power = hashrate = 0.0
+    for watts, efficiency in miners:
+        if watts > 0 and math.isfinite(efficiency):
+            power += watts
+            hashrate += watts / efficiency
+    return power / hashrate if hashrate > 0 else math.inf
+
+
+def plan_threshold(
+    settings: PlanSettings, fleet: Sequence[MinerStatus], fulls: Mapping[str, float]
+) -> float | None:
+    """The plan's price threshold: the fixed one, or the fleet's break-even price."""
+    threshold = settings.threshold
+    if threshold is None:
+        return None
+    if threshold.mode is ThresholdMode.BREAK_EVEN and threshold.hashprice is not None:
+        efficiency = fleet_efficiency((fulls[s.miner_id], s.efficiency) for s in fleet)
+        return break_even_price(hashprice=threshold.hashprice, efficiency_jth=efficiency)
+    return threshold.price
+
+
+def curtailed_mode(
+    status: MinerStatus, action: CurtailAction, full_w: float
+) -> tuple[MinerMode, float | None]:
+    """What `action` means for this miner's capabilities (a stop falls back to the lowest
+    limit, a limit to a stop; a miner that can do neither keeps running)."""
+    if action.mode is CurtailMode.STOP:
+        if status.can_stop:
+            return MinerMode.STOPPED, None
+        if status.can_limit:
+            return MinerMode.LIMITED, status.clamp_limit(0.0)
+        return MinerMode.ON, None
+    value = action.value or 0.0
+    watts = value if action.mode is CurtailMode.LIMIT_W else full_w * value / 100
+    if status.can_limit:
+        return MinerMode.LIMITED, status.clamp_limit(watts)
+    if status.can_stop:
+        return MinerMode.STOPPED, None
+    return MinerMode.ON, None
+
+
+def _allocate(miners: Sequence[_Miner], budget: float, reason: Reason, gate: Gate) -> None:
+    total = sum(miner.power_w for miner in miners)
+    order = sorted(
+        miners,
+        key=lambda m: (-m.status.efficiency, -m.plan.priority, m.status.miner_id),
+    )
+    for miner in order:
+        excess = total - budget
+        if excess <= _WATT_TOLERANCE:
+            return
+        current = miner.power_w
+        if current <= 0:
+            continue
+        status = miner.status
+        can_limit = status.can_limit and gate.check(miner.before, MinerMode.LIMITED) is None
+        lowest = status.clamp_limit(0.0)
+        if can_limit and current - lowest >= excess:
+            miner.mode, miner.limit_w = MinerMode.LIMITED, status.clamp_limit(current - excess)
+        elif status.can_stop and gate.check(miner.before, MinerMode.STOPPED) is None:
+            miner.mode, miner.limit_w = MinerMode.STOPPED, None
+        elif can_limit and lowest < current:
+            miner.mode, miner.limit_w = MinerMode.LIMITED, lowest
+        else:
+            continue
+        total -= current - miner.power_w
+        miner.hold = None
+        miner.reason = dominant_reason((miner.reason, reason))
+
+
+def _stagger(
+    miners: Sequence[_Miner], now: datetime, state: PlanState, settings: PlanSettings, hard: bool
+) -> datetime | None:
+    restarting = sorted(
+        (m for m in miners if is_restart(m.before.mode, m.mode)),
+        key=lambda m: (m.plan.priority, m.status.miner_id),
+    )
+    if not restarting:
+        return state.last_restart_at
+    stagger = settings.restart_stagger
+    if not stagger or hard:
+        return now
+    last = state.last_restart_at
+    slot_open = last is None or now >= last + stagger
+    for position, miner in enumerate(restarting):
+        if position > 0 or not slot_open:
+            miner.keep(Hold.RESTART_STAGGER)
+    return now if slot_open else last
+
+
+def _after(miner: _Miner, now: datetime) -> MinerState:
+    before, mode = miner.before, miner.mode
+    measured = miner.status.power_w
+    return MinerState(
+        mode=mode,
+        limit_w=miner.limit_w if mode is MinerMode.LIMITED else None,
+        curtail_changed_at=now
+        if before.mode.curtailed != mode.curtailed
+        else before.curtail_changed_at,
+        power_changed_at=now if before.mode.hashing != mode.hashing else before.power_changed_at,
+        price_latched=miner.latched,
+        full_power_w=measured
+        if before.mode is MinerMode.ON and measured > 0
+        else before.full_power_w,
+    )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class _Frame:
+    """Where the plan stands in its current window at `now`."""
+
+    window_start: datetime | None
+    deadline: datetime | None
+    rest_until: datetime | None
+
+    @classmethod
+    def at(cls, now: datetime, settings: PlanSettings, state: PlanState, curtailed: int) -> _Frame:
+        window_start = (state.window_start or now) if curtailed else None
+        max_length = settings.max_curtailment
+        deadline = window_start + max_length if window_start and max_length else None
+        rest_until = state.rest_until if state.rest_until and now < state.rest_until else None
+        if deadline is not None and now >= deadline - settings.restart_stagger * (curtailed - 1):
+            released = max(deadline, now)
+            rest_until = max(rest_until or released, released + settings.rest_after_max_length)
+        return cls(window_start=window_start, deadline=deadline, rest_until=rest_until)
+
+
+def _wish(
+    status: MinerStatus,
+    *,
+    settings: PlanSettings,
+    before: MinerState,
+    full_w: float,
+    signals: Signals,
+    fleet_threshold: float | None,
+) -> _Miner:
+    threshold = settings.threshold
+    plan = settings.miner_plan(status.miner_id)
+    latched = price_latch(
+        signals.price,
+        threshold.for_miner(status, fleet_threshold) if threshold else None,
+        latched=before.price_latched,
+        hysteresis=settings.hysteresis,
+        missing_curtails=signals.price_missing_curtails,
+    )
+    reasons = wish_reasons(signals, latched=latched)
+    mode, limit_w = MinerMode.ON, None
+    if reasons:
+        action = plan.action
+        if signals.dr_stop:
+            action = _STOP
+        elif signals.manual and signals.manual_action is not None:
+            action = signals.manual_action
+        mode, limit_w = curtailed_mode(status, action, full_w)
+    return _Miner(
+        status=status,
+        plan=plan,
+        before=before,
+        full_w=full_w,
+        latched=latched,
+        reason=dominant_reason(reasons),
+        mode=mode,
+        limit_w=limit_w,
+    )
+
+
+def _next_check(
+    now: datetime,
+    *,
+    settings: PlanSettings,
+    tariff: Tariff | None,
+    prices: PriceSeries | None,
+    events: Sequence[DrEvent],
+    miners: Sequence[_Miner],
+    gate: Gate,
+    state: PlanState,
+) -> datetime | None:
+    candidates: list[datetime | None] = [
+        tariff.next_change(now) if tariff is not None else None,
+        prices.next_change(now) if prices is not None else None,
+        settings.override.until if settings.override is not None else None,
+        state.rest_until,
+    ]
+    for event in events:
+        candidates.extend((event.start, event.end))
+    stagger = settings.restart_stagger
+    for miner in miners:
+        if miner.hold in (Hold.MIN_ON_TIME, Hold.MIN_OFF_TIME):
+            candidates.extend(gate.unlocks(miner.before))
+        if miner.hold is Hold.RESTART_STAGGER and state.last_restart_at is not None:
+            candidates.append(state.last_restart_at + stagger)
+    if state.window_start is not None and settings.max_curtailment is not None:
+        deadline = state.window_start + settings.max_curtailment
+        curtailed = sum(1 for miner in miners if miner.mode.curtailed)
+        candidates.extend((deadline, deadline - stagger * (curtailed - 1)))
+    return min((c for c in candidates if c is not None and c > now), default=None)
+
+
+def decide(
+    *,
+    now: datetime,
+    settings: PlanSettings,
+    fleet: Sequence[MinerStatus],
+    state: PlanState,
+    tariff: Tariff | None = None,
+    prices: PriceSeries | None = None,
+    events: Sequence[DrEvent] = (),
+) -> Decision:
+    """Decide every miner's target at `now` (timezone-aware). Pure: same inputs, same answer."""
+    require_aware(now)
+    now = now.astimezone(UTC)
+    if len({status.miner_id for status in fleet}) != len(fleet):
+        raise ValueError("miner ids in the fleet must be unique")
+    period = tariff.period_at(now) if tariff is not None else None
+    signals = read_signals(
+        now,
+        settings,
+        tou_label=period.label if period else None,
+        tariff_price=period.price if period else None,
+        feed_price=prices.price_at(now) if prices is not None else None,
+        events=events,
+    )
+    befores = {status.miner_id: state.miner(status.miner_id) for status in fleet}
+    frame = _Frame.at(now, settings, state, sum(1 for b in befores.values() if b.mode.curtailed))
+    gate = Gate.for_decision(
+        now, settings, deadline=frame.deadline, frozen=frame.rest_until is not None
+    )
+    fulls = {s.miner_id: full_power(s, befores[s.miner_id]) for s in fleet}
+    fleet_threshold = plan_threshold(settings, fleet, fulls)
+
+    miners: list[_Miner] = []
+    requested: set[Reason] = set()
+    for status in fleet:
+        miner = _wish(
+            status,
+            settings=settings,
+            before=befores[status.miner_id],
+            full_w=fulls[status.miner_id],
+            signals=signals,
+            fleet_threshold=fleet_threshold,
+        )
+        requested.add(miner.reason)
+        if frame.rest_until is not None and miner.mode.curtailed:
+            miner.mode, miner.limit_w, miner.hold = MinerMode.ON, None, Hold.MAX_LENGTH
+        hold = gate.check(miner.before, miner.mode)
+        if hold is not None:
+            miner.keep(hold)
+        miners.append(miner)
+
+    fleet_full_w = sum(fulls.values())
+    budget, budget_reason = power_budget(signals, fleet_full_w)
+    if budget is not None:
+        if budget < fleet_full_w:
+            requested.add(budget_reason)
+        if frame.rest_until is None:
+            _allocate(miners, budget, budget_reason, gate)
+    hard = frame.deadline is not None and now >= frame.deadline
+    last_restart = _stagger(miners, now, state, settings, hard)
+
+    for miner in miners:
+        if miner.mode.curtailed and miner.reason is Reason.NONE:
+            miner.reason = state.window_reason
+    reason = dominant_reason(m.reason for m in miners if m.mode.curtailed)
+    window_start = (frame.window_start or now) if any(m.mode.curtailed for m in miners) else None
+    new_state = PlanState(
+        miners={m.status.miner_id: _after(m, now) for m in miners},
+        window_start=window_start,
+        window_reason=(reason if reason is not Reason.NONE else state.window_reason)
+        if window_start
+        else Reason.NONE,
+        last_restart_at=last_restart,
+        rest_until=frame.rest_until,
+    )
+    return Decision(
+        targets=tuple(
+            MinerTarget(
+                miner_id=m.status.miner_id,
+                action=_ACTIONS[m.mode],
+                power_limit_w=m.limit_w if m.mode is MinerMode.LIMITED else None,
+                reason=m.reason,
+                hold=m.hold,
+                expected_power_w=m.power_w,
+            )
+            for m in miners
+        ),
+        reason=reason,
+        requested=dominant_reason(requested),
+        next_check=_next_check(
+            now,
+            settings=settings,
+            tariff=tariff,
+            prices=prices,
+            events=events,
+            miners=miners,
+            gate=gate,
+            state=new_state,
+        ),
+        state=new_state,
+        price=signals.price,
+        threshold=fleet_threshold,
+        power_budget_w=budget,
+        expected_power_w=sum(m.power_w for m in miners),
+    )

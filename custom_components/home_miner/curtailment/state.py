@@ -1,0 +1,127 @@
+"""What a plan remembers between decisions; the glue persists it as JSON."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from ._convert import as_datetime, as_float, as_mapping, as_str
+from .errors import StateFormatError
+from .model import Reason
+
+STATE_VERSION = 1
+
+
+class MinerMode(StrEnum):
+    """`ON` runs uncurtailed; `LIMITED` hashes under a power limit; `STOPPED` does not hash."""
+
+    ON = "on"
+    LIMITED = "limited"
+    STOPPED = "stopped"
+
+    @property
+    def curtailed(self) -> bool:
+        return self is not MinerMode.ON
+
+    @property
+    def hashing(self) -> bool:
+        return self is not MinerMode.STOPPED
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class MinerState:
+    """A miner's mode and since when: `curtail_changed_at` is when it last went between
+    uncurtailed and curtailed, `power_changed_at` when it last started or stopped hashing
+    (`None`: long enough ago not to matter). `price_latched` remembers which side of the
+    hysteresis band the price was on; `full_power_w` the last draw seen while uncurtailed."""
+
+    mode: MinerMode = MinerMode.ON
+    limit_w: float | None = None
+    curtail_changed_at: datetime | None = None
+    power_changed_at: datetime | None = None
+    price_latched: bool = False
+    full_power_w: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PlanState:
+    """The plan's memory. `window_start` is when the current curtailment window began (some
+    miner has been curtailed ever since); `rest_until` ends the forced run after a window hit
+    its maximum length; `last_restart_at` spaces restarts by the stagger."""
+
+    miners: Mapping[str, MinerState] = field(default_factory=dict)
+    window_start: datetime | None = None
+    window_reason: Reason = Reason.NONE
+    last_restart_at: datetime | None = None
+    rest_until: datetime | None = None
+
+    def miner(self, miner_id: str) -> MinerState:
+        return self.miners.get(miner_id) or MinerState()
+
+    def to_dict(self) -> dict[str, object]:
+        def stamp(when: datetime | None) -> str | None:
+            return None if when is None else when.isoformat()
+
+        return {
+            "version": STATE_VERSION,
+            "window_start": stamp(self.window_start),
+            "window_reason": self.window_reason.value,
+            "last_restart_at": stamp(self.last_restart_at),
+            "rest_until": stamp(self.rest_until),
+            "miners": {
+                miner_id: {
+                    "mode": miner.mode.value,
+                    "limit_w": miner.limit_w,
+                    "curtail_changed_at": stamp(miner.curtail_changed_at),
+                    "power_changed_at": stamp(miner.power_changed_at),
+                    "price_latched": miner.price_latched,
+                    "full_power_w": miner.full_power_w,
+                }
+                for miner_id, miner in sorted(self.miners.items())
+            },
+        }
+
+    @classmethod
+    def from_dict(cls, data: object) -> PlanState:
+        """Restore `to_dict` output. Raises `StateFormatError`."""
+        try:
+            root = as_mapping(data, "plan state")
+            if root.get("version") != STATE_VERSION:
+                raise ValueError(f"unknown version {root.get('version')!r}")
+            miners = {
+                miner_id: _miner(as_mapping(value, f"miner {miner_id}"))
+                for miner_id, value in as_mapping(root.get("miners", {}), "miners").items()
+            }
+            return cls(
+                miners=miners,
+                window_start=_when(root.get("window_start"), "window_start"),
+                window_reason=Reason(as_str(root.get("window_reason", "none"), "window_reason")),
+                last_restart_at=_when(root.get("last_restart_at"), "last_restart_at"),
+                rest_until=_when(root.get("rest_until"), "rest_until"),
+            )
+        except ValueError as err:
+            raise StateFormatError(f"Cannot restore plan state: {err}") from err
+
+
+def _when(value: object, what: str) -> datetime | None:
+    return None if value is None else as_datetime(value, what)
+
+
+def _optional_float(value: object, what: str) -> float | None:
+    return None if value is None else as_float(value, what)
+
+
+def _miner(data: Mapping[str, object]) -> MinerState:
+    latched = data.get("price_latched", False)
+    if not isinstance(latched, bool):
+        raise ValueError("price_latched must be true or false")
+    return MinerState(
+        mode=MinerMode(as_str(data.get("mode"), "mode")),
+        limit_w=_optional_float(data.get("limit_w"), "limit_w"),
+        curtail_changed_at=_when(data.get("curtail_changed_at"), "curtail_changed_at"),
+        power_changed_at=_when(data.get("power_changed_at"), "power_changed_at"),
+        price_latched=latched,
+        full_power_w=_optional_float(data.get("full_power_w"), "full_power_w"),
+    )
