@@ -35,7 +35,7 @@ def _pyasic() -> Any:
     return importlib.import_module("pyasic")
 
 
-def _ths(value: Any) -> float | None:
+def ths(value: Any) -> float | None:
     """pyasic hashrates carry their own unit; bring them to TH/s."""
     if value is None:
         return None
@@ -130,7 +130,7 @@ class Driver:
         )
 
     def hashrate_unit(self, data: Any) -> str:
-        expected = _ths(data.expected_hashrate)
+        expected = ths(data.expected_hashrate)
         return "GH/s" if expected is not None and expected < 1.0 else "TH/s"
 
     def data_options(self, caps: Capabilities) -> list[str]:
@@ -145,7 +145,7 @@ class Driver:
         boards = tuple(
             Board(
                 index=b.slot,
-                hashrate_ths=_ths(b.hashrate),
+                hashrate_ths=ths(b.hashrate),
                 temperature=b.temp,
                 chip_temperature=b.chip_temp,
                 chips=b.chips,
@@ -166,11 +166,11 @@ class Driver:
                 )
                 if p.active:
                     break
-        hashrate = _ths(data.hashrate)
+        hashrate = ths(data.hashrate)
         return MinerSnapshot(
             is_mining=self.is_mining(data, hashrate),
             hashrate_ths=hashrate,
-            expected_hashrate_ths=_ths(data.expected_hashrate),
+            expected_hashrate_ths=ths(data.expected_hashrate),
             power_w=float(data.wattage) if data.wattage is not None else None,
             power_limit_w=float(data.wattage_limit) if data.wattage_limit else None,
             temperature_avg=data.temperature_avg,

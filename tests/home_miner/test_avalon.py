@@ -1,0 +1,59 @@
+"""An Avalon Nano in Home Assistant: levels (the lowest one too), soft off where it exists."""
+
+from __future__ import annotations
+
+from homeassistant.const import STATE_OFF, STATE_ON
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
+
+from tests.conftest import SimFactory
+from tests.home_miner.conftest import AddMiner
+from tests.simulator.avalon import AvalonNanoMiner
+
+
+def _entity(hass: HomeAssistant, entry_id: str, domain: str, key: str) -> str | None:
+    registry = er.async_get(hass)
+    for entity in er.async_entries_for_config_entry(registry, entry_id):
+        if entity.domain == domain and entity.unique_id.endswith(f"_{key}"):
+            return entity.entity_id
+    return None
+
+
+async def test_levels_including_the_lowest(
+    hass: HomeAssistant, simulate: SimFactory, add_miner: AddMiner
+) -> None:
+    miner = await simulate(AvalonNanoMiner, "127.0.9.2", command_delay=0.1)
+    entry = await add_miner(miner.ip)
+    assert _entity(hass, entry.entry_id, "switch", "mining") is None  # no softoff on this firmware
+    select = _entity(hass, entry.entry_id, "select", "work_mode")
+    number = _entity(hass, entry.entry_id, "number", "power_limit")
+    assert select is not None
+    assert number is not None
+    assert hass.states.get(select).state == "high"
+
+    await hass.services.async_call(
+        "number", "set_value", {"entity_id": number, "value": 80}, blocking=True
+    )
+    assert miner.work_level == 0
+    assert float(hass.states.get(number).state) == 75
+    assert hass.states.get(select).state == "low"
+
+    await hass.services.async_call(
+        "select", "select_option", {"entity_id": select, "option": "medium"}, blocking=True
+    )
+    assert miner.work_level == 1
+
+
+async def test_soft_off_where_the_firmware_has_it(
+    hass: HomeAssistant, simulate: SimFactory, add_miner: AddMiner
+) -> None:
+    miner = await simulate(AvalonNanoMiner, "127.0.9.3", command_delay=0.1, soft_off=True)
+    entry = await add_miner(miner.ip)
+    switch = _entity(hass, entry.entry_id, "switch", "mining")
+    assert switch is not None
+    assert hass.states.get(switch).state == STATE_ON
+    await hass.services.async_call("switch", "turn_off", {"entity_id": switch}, blocking=True)
+    assert miner.soft_off is True
+    assert hass.states.get(switch).state == STATE_OFF
+    await hass.services.async_call("switch", "turn_on", {"entity_id": switch}, blocking=True)
+    assert miner.soft_off is False
