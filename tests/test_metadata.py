@@ -103,6 +103,9 @@ def test_quality_scale_exemptions_have_reasons() -> None:
                 assert rule.get("comment"), name
 
 
+ENUM = "from enum import StrEnum\nclass Platform(StrEnum):\n"
+
+
 def _fake_release(tmp_path: Path, const_source: str) -> forward_check.Release:
     wheel = tmp_path / "homeassistant-0-py3-none-any.whl"
     with zipfile.ZipFile(wheel, "w") as archive:
@@ -116,15 +119,9 @@ def _fake_release(tmp_path: Path, const_source: str) -> forward_check.Release:
 @pytest.mark.parametrize(
     ("const_source", "problems"),
     [
-        (
-            "from enum import StrEnum\nclass Platform(StrEnum):\n    SENSOR = 'sensor'\nCONF_HOST = 'host'\n",
-            0,
-        ),
-        (
-            "from enum import StrEnum\nclass Platform(StrEnum):\n    SWITCH = 'switch'\nCONF_HOST = 'host'\n",
-            1,
-        ),
-        ("from enum import StrEnum\nclass Platform(StrEnum):\n    SENSOR = 'sensor'\n", 1),
+        (ENUM + "    SENSOR = 'sensor'\nCONF_HOST = 'host'\n", 0),
+        (ENUM + "    SWITCH = 'switch'\nCONF_HOST = 'host'\n", 1),
+        (ENUM + "    SENSOR = 'sensor'\n", 1),
     ],
 )
 def test_forward_check_finds_what_a_release_removed(
