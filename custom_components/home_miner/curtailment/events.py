@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from enum import StrEnum
@@ -167,7 +167,3 @@ def event_from_entity_state(
 
 def active_events(events: Sequence[DrEvent], when: datetime) -> tuple[DrEvent, ...]:
     return tuple(event for event in events if event.is_active(when))
-
-
-def events_by_id(events: Sequence[DrEvent]) -> Mapping[str, DrEvent]:
-    return {event.event_id: event for event in events}

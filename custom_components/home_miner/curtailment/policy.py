@@ -19,14 +19,22 @@ stagger slot, a window's release, deadline or rest. `None` means nothing known w
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-import math
 
 from ._convert import require_aware
 from .breakeven import break_even_price
 from .events import DrEvent
+from .fleet import (
+    MinerWork,
+    curtailed_mode,
+    fleet_efficiency,
+    full_power,
+    meet_budget,
+    next_state,
+    stagger_restarts,
+)
 from .model import (
     Hold,
     MinerStatus,
@@ -36,8 +44,8 @@ from .model import (
     dominant_reason,
 )
 from .prices import PriceSeries
-from .safety import Gate, is_restart
-from .settings import CurtailAction, CurtailMode, MinerPlan, PlanSettings, ThresholdMode
+from .safety import Gate
+from .settings import CurtailAction, PlanSettings, ThresholdMode
 from .signals import Signals, power_budget, price_latch, read_signals, wish_reasons
 from .state import MinerMode, MinerState, PlanState
 from .tariff import Tariff
@@ -48,7 +56,6 @@ _ACTIONS = {
     MinerMode.STOPPED: TargetAction.STOP,
 }
 _STOP = CurtailAction()
-_WATT_TOLERANCE = 1e-6
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -77,59 +84,6 @@ class Decision:
         return next((t for t in self.targets if t.miner_id == miner_id), None)
 
 
-@dataclass(slots=True)
-class _Miner:
-    """Working record of one miner during a decision."""
-
-    status: MinerStatus
-    plan: MinerPlan
-    before: MinerState
-    full_w: float
-    latched: bool
-    reason: Reason
-    mode: MinerMode
-    limit_w: float | None
-    hold: Hold | None = None
-
-    @property
-    def power_w(self) -> float:
-        if self.mode is MinerMode.ON:
-            return self.full_w
-        if self.mode is MinerMode.STOPPED:
-            return 0.0
-        return min(self.limit_w or 0.0, self.full_w)
-
-    def keep(self, hold: Hold) -> None:
-        self.mode = self.before.mode
-        self.limit_w = self.before.limit_w
-        if self.mode is MinerMode.LIMITED and self.limit_w is None:
-            self.limit_w = self.status.clamp_limit(0.0)
-        self.hold = hold
-
-
-def full_power(status: MinerStatus, before: MinerState) -> float:
-    """What a miner draws uncurtailed: rated, else measured while on, else remembered."""
-    if status.rated_power_w is not None:
-        return status.rated_power_w
-    if before.mode is MinerMode.ON and status.power_w > 0:
-        return status.power_w
-    if before.full_power_w is not None:
-        return before.full_power_w
-    if status.power_limit_max_w is not None:
-        return status.power_limit_max_w
-    return max(status.power_w, 0.0)
-
-
-def fleet_efficiency(miners: Iterable[tuple[float, float]]) -> float:
-    """J/TH of a fleet of `(full power W, J/TH)`: total power over total hashrate."""
-    power = hashrate = 0.0
-    for watts, efficiency in miners:
-        if watts > 0 and math.isfinite(efficiency):
-            power += watts
-            hashrate += watts / efficiency
-    return power / hashrate if hashrate > 0 else math.inf
-
-
 def plan_threshold(
     settings: PlanSettings, fleet: Sequence[MinerStatus], fulls: Mapping[str, float]
 ) -> float | None:
@@ -141,92 +95,6 @@ def plan_threshold(
         efficiency = fleet_efficiency((fulls[s.miner_id], s.efficiency) for s in fleet)
         return break_even_price(hashprice=threshold.hashprice, efficiency_jth=efficiency)
     return threshold.price
-
-
-def curtailed_mode(
-    status: MinerStatus, action: CurtailAction, full_w: float
-) -> tuple[MinerMode, float | None]:
-    """What `action` means for this miner's capabilities (a stop falls back to the lowest
-    limit, a limit to a stop; a miner that can do neither keeps running)."""
-    if action.mode is CurtailMode.STOP:
-        if status.can_stop:
-            return MinerMode.STOPPED, None
-        if status.can_limit:
-            return MinerMode.LIMITED, status.clamp_limit(0.0)
-        return MinerMode.ON, None
-    value = action.value or 0.0
-    watts = value if action.mode is CurtailMode.LIMIT_W else full_w * value / 100
-    if status.can_limit:
-        return MinerMode.LIMITED, status.clamp_limit(watts)
-    if status.can_stop:
-        return MinerMode.STOPPED, None
-    return MinerMode.ON, None
-
-
-def _allocate(miners: Sequence[_Miner], budget: float, reason: Reason, gate: Gate) -> None:
-    total = sum(miner.power_w for miner in miners)
-    order = sorted(
-        miners,
-        key=lambda m: (-m.status.efficiency, -m.plan.priority, m.status.miner_id),
-    )
-    for miner in order:
-        excess = total - budget
-        if excess <= _WATT_TOLERANCE:
-            return
-        current = miner.power_w
-        if current <= 0:
-            continue
-        status = miner.status
-        can_limit = status.can_limit and gate.check(miner.before, MinerMode.LIMITED) is None
-        lowest = status.clamp_limit(0.0)
-        if can_limit and current - lowest >= excess:
-            miner.mode, miner.limit_w = MinerMode.LIMITED, status.clamp_limit(current - excess)
-        elif status.can_stop and gate.check(miner.before, MinerMode.STOPPED) is None:
-            miner.mode, miner.limit_w = MinerMode.STOPPED, None
-        elif can_limit and lowest < current:
-            miner.mode, miner.limit_w = MinerMode.LIMITED, lowest
-        else:
-            continue
-        total -= current - miner.power_w
-        miner.hold = None
-        miner.reason = dominant_reason((miner.reason, reason))
-
-
-def _stagger(
-    miners: Sequence[_Miner], now: datetime, state: PlanState, settings: PlanSettings, hard: bool
-) -> datetime | None:
-    restarting = sorted(
-        (m for m in miners if is_restart(m.before.mode, m.mode)),
-        key=lambda m: (m.plan.priority, m.status.miner_id),
-    )
-    if not restarting:
-        return state.last_restart_at
-    stagger = settings.restart_stagger
-    if not stagger or hard:
-        return now
-    last = state.last_restart_at
-    slot_open = last is None or now >= last + stagger
-    for position, miner in enumerate(restarting):
-        if position > 0 or not slot_open:
-            miner.keep(Hold.RESTART_STAGGER)
-    return now if slot_open else last
-
-
-def _after(miner: _Miner, now: datetime) -> MinerState:
-    before, mode = miner.before, miner.mode
-    measured = miner.status.power_w
-    return MinerState(
-        mode=mode,
-        limit_w=miner.limit_w if mode is MinerMode.LIMITED else None,
-        curtail_changed_at=now
-        if before.mode.curtailed != mode.curtailed
-        else before.curtail_changed_at,
-        power_changed_at=now if before.mode.hashing != mode.hashing else before.power_changed_at,
-        price_latched=miner.latched,
-        full_power_w=measured
-        if before.mode is MinerMode.ON and measured > 0
-        else before.full_power_w,
-    )
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -249,43 +117,59 @@ class _Frame:
         return cls(window_start=window_start, deadline=deadline, rest_until=rest_until)
 
 
-def _wish(
-    status: MinerStatus,
-    *,
-    settings: PlanSettings,
-    before: MinerState,
-    full_w: float,
-    signals: Signals,
-    fleet_threshold: float | None,
-) -> _Miner:
-    threshold = settings.threshold
-    plan = settings.miner_plan(status.miner_id)
-    latched = price_latch(
-        signals.price,
-        threshold.for_miner(status, fleet_threshold) if threshold else None,
-        latched=before.price_latched,
-        hysteresis=settings.hysteresis,
-        missing_curtails=signals.price_missing_curtails,
-    )
-    reasons = wish_reasons(signals, latched=latched)
-    mode, limit_w = MinerMode.ON, None
-    if reasons:
-        action = plan.action
+@dataclass(frozen=True, kw_only=True, slots=True)
+class _Wishes:
+    """What the feeds ask, prepared once per decision: per miner only the price latch varies."""
+
+    settings: PlanSettings
+    signals: Signals
+    fleet_threshold: float | None
+    without_price: Reason
+    with_price: Reason
+    action: CurtailAction | None
+
+    @classmethod
+    def prepare(
+        cls, settings: PlanSettings, signals: Signals, fleet_threshold: float | None
+    ) -> _Wishes:
+        action = None
         if signals.dr_stop:
             action = _STOP
-        elif signals.manual and signals.manual_action is not None:
+        elif signals.manual:
             action = signals.manual_action
-        mode, limit_w = curtailed_mode(status, action, full_w)
-    return _Miner(
-        status=status,
-        plan=plan,
-        before=before,
-        full_w=full_w,
-        latched=latched,
-        reason=dominant_reason(reasons),
-        mode=mode,
-        limit_w=limit_w,
-    )
+        return cls(
+            settings=settings,
+            signals=signals,
+            fleet_threshold=fleet_threshold,
+            without_price=dominant_reason(wish_reasons(signals, latched=False)),
+            with_price=dominant_reason(wish_reasons(signals, latched=True)),
+            action=action,
+        )
+
+    def miner(self, status: MinerStatus, before: MinerState, full_w: float) -> MinerWork:
+        plan = self.settings.miner_plan(status.miner_id)
+        threshold = self.settings.threshold
+        latched = threshold is not None and price_latch(
+            self.signals.price,
+            threshold.for_miner(status, self.fleet_threshold),
+            latched=before.price_latched,
+            hysteresis=self.settings.hysteresis,
+            missing_curtails=self.signals.price_missing_curtails,
+        )
+        reason = self.with_price if latched else self.without_price
+        mode, limit_w = MinerMode.ON, None
+        if reason is not Reason.NONE:
+            mode, limit_w = curtailed_mode(status, self.action or plan.action, full_w)
+        return MinerWork(
+            status=status,
+            plan=plan,
+            before=before,
+            full_w=full_w,
+            latched=latched,
+            reason=reason,
+            mode=mode,
+            limit_w=limit_w,
+        )
 
 
 def _next_check(
@@ -295,7 +179,7 @@ def _next_check(
     tariff: Tariff | None,
     prices: PriceSeries | None,
     events: Sequence[DrEvent],
-    miners: Sequence[_Miner],
+    miners: Sequence[MinerWork],
     gate: Gate,
     state: PlanState,
 ) -> datetime | None:
@@ -352,17 +236,11 @@ def decide(
     fulls = {s.miner_id: full_power(s, befores[s.miner_id]) for s in fleet}
     fleet_threshold = plan_threshold(settings, fleet, fulls)
 
-    miners: list[_Miner] = []
+    wishes = _Wishes.prepare(settings, signals, fleet_threshold)
+    miners: list[MinerWork] = []
     requested: set[Reason] = set()
     for status in fleet:
-        miner = _wish(
-            status,
-            settings=settings,
-            before=befores[status.miner_id],
-            full_w=fulls[status.miner_id],
-            signals=signals,
-            fleet_threshold=fleet_threshold,
-        )
+        miner = wishes.miner(status, befores[status.miner_id], fulls[status.miner_id])
         requested.add(miner.reason)
         if frame.rest_until is not None and miner.mode.curtailed:
             miner.mode, miner.limit_w, miner.hold = MinerMode.ON, None, Hold.MAX_LENGTH
@@ -377,9 +255,9 @@ def decide(
         if budget < fleet_full_w:
             requested.add(budget_reason)
         if frame.rest_until is None:
-            _allocate(miners, budget, budget_reason, gate)
+            meet_budget(miners, budget, budget_reason, gate)
     hard = frame.deadline is not None and now >= frame.deadline
-    last_restart = _stagger(miners, now, state, settings, hard)
+    last_restart = stagger_restarts(miners, now, state, settings, hard)
 
     for miner in miners:
         if miner.mode.curtailed and miner.reason is Reason.NONE:
@@ -387,7 +265,7 @@ def decide(
     reason = dominant_reason(m.reason for m in miners if m.mode.curtailed)
     window_start = (frame.window_start or now) if any(m.mode.curtailed for m in miners) else None
     new_state = PlanState(
-        miners={m.status.miner_id: _after(m, now) for m in miners},
+        miners={m.status.miner_id: next_state(m, now) for m in miners},
         window_start=window_start,
         window_reason=(reason if reason is not Reason.NONE else state.window_reason)
         if window_start

@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from enum import StrEnum
 from itertools import pairwise
 import logging
+from types import MappingProxyType
 
 from ._convert import as_datetime, as_float, as_list, as_mapping, require_aware, short
 from .errors import PriceFormatError
@@ -111,7 +112,8 @@ class PriceMapping:
 
     `lists` are paths of keys to lists of intervals; `*` steps into the only value of a mapping
     (a Tibber home, a Nord Pool area) and `{select}` into the value the caller names. The first
-    path that exists wins; paths after a `+` in `join` are read as well (today + tomorrow).
+    path that exists wins, or with `join` every path that exists is read (today + tomorrow).
+    Prices are multiplied by `scale` (1e-3 turns a price per MWh into one per kWh).
     """
 
     lists: tuple[tuple[str, ...], ...]
@@ -133,47 +135,53 @@ class PricePreset(StrEnum):
     GENERIC = "generic"
 
 
-PRESETS: Mapping[PricePreset, PriceMapping] = {
-    PricePreset.NORDPOOL: PriceMapping(
-        lists=(("raw_today",), ("raw_tomorrow",)),
-        start_key="start",
-        end_key="end",
-        value_key="value",
-        join=True,
-    ),
-    # nordpool.get_prices_for_date answers {area: [{start, end, price}]} in currency/MWh.
-    PricePreset.NORDPOOL_ACTION: PriceMapping(
-        lists=((SELECT,), (_ANY,)), start_key="start", end_key="end", value_key="price", scale=1e-3
-    ),
-    # tibber.get_prices answers {"prices": {home: [{start_time, price}]}}.
-    PricePreset.TIBBER: PriceMapping(
-        lists=(("prices", SELECT), ("prices", _ANY)), start_key="start_time", value_key="price"
-    ),
-    # Octopus Energy rate event entities carry {"rates": [{start, end, value_inc_vat}]}.
-    PricePreset.OCTOPUS: PriceMapping(
-        lists=(("rates",),), start_key="start", end_key="end", value_key="value_inc_vat"
-    ),
-    PricePreset.ENTSOE: PriceMapping(
-        lists=(("prices_today",), ("prices_tomorrow",), ("prices",)),
-        start_key="time",
-        value_key="price",
-        join=True,
-    ),
-    PricePreset.AMBER: PriceMapping(
-        lists=(("forecasts",),), start_key="start_time", end_key="end_time", value_key="per_kwh"
-    ),
-    # energyzero.get_energy_prices (and easyenergy) answer {"prices": [{timestamp, price}]}.
-    PricePreset.ENERGYZERO: PriceMapping(
-        lists=(("prices",),), start_key="timestamp", value_key="price"
-    ),
-    PricePreset.GENERIC: PriceMapping(
-        lists=(("raw_today",), ("raw_tomorrow",)),
-        start_key="start",
-        end_key="end",
-        value_key="value",
-        join=True,
-    ),
-}
+PRESETS: Mapping[PricePreset, PriceMapping] = MappingProxyType(
+    {
+        PricePreset.NORDPOOL: PriceMapping(
+            lists=(("raw_today",), ("raw_tomorrow",)),
+            start_key="start",
+            end_key="end",
+            value_key="value",
+            join=True,
+        ),
+        # nordpool.get_prices_for_date answers {area: [{start, end, price}]} in currency/MWh.
+        PricePreset.NORDPOOL_ACTION: PriceMapping(
+            lists=((SELECT,), (_ANY,)),
+            start_key="start",
+            end_key="end",
+            value_key="price",
+            scale=1e-3,
+        ),
+        # tibber.get_prices answers {"prices": {home: [{start_time, price}]}}.
+        PricePreset.TIBBER: PriceMapping(
+            lists=(("prices", SELECT), ("prices", _ANY)), start_key="start_time", value_key="price"
+        ),
+        # Octopus Energy rate event entities carry {"rates": [{start, end, value_inc_vat}]}.
+        PricePreset.OCTOPUS: PriceMapping(
+            lists=(("rates",),), start_key="start", end_key="end", value_key="value_inc_vat"
+        ),
+        PricePreset.ENTSOE: PriceMapping(
+            lists=(("prices_today",), ("prices_tomorrow",), ("prices",)),
+            start_key="time",
+            value_key="price",
+            join=True,
+        ),
+        PricePreset.AMBER: PriceMapping(
+            lists=(("forecasts",),), start_key="start_time", end_key="end_time", value_key="per_kwh"
+        ),
+        # energyzero.get_energy_prices (and easyenergy) answer {"prices": [{timestamp, price}]}.
+        PricePreset.ENERGYZERO: PriceMapping(
+            lists=(("prices",),), start_key="timestamp", value_key="price"
+        ),
+        PricePreset.GENERIC: PriceMapping(
+            lists=(("raw_today",), ("raw_tomorrow",)),
+            start_key="start",
+            end_key="end",
+            value_key="value",
+            join=True,
+        ),
+    }
+)
 
 
 def _follow(root: object, path: tuple[str, ...], select: str | None) -> object | None:

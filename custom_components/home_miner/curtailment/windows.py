@@ -17,8 +17,9 @@ from itertools import pairwise
 
 from ._convert import require_aware
 from .events import DrEvent
+from .fleet import full_power
 from .model import CurtailmentWindow, MinerStatus, Reason, dominant_reason
-from .policy import full_power, plan_threshold
+from .policy import plan_threshold
 from .prices import PriceSeries
 from .settings import PlanSettings
 from .signals import power_budget, price_latch, read_signals, wish_reasons

@@ -1,0 +1,168 @@
+"""The fleet during one decision: what each miner draws, what curtailing means for it,
+meeting a power budget and spacing restarts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+import math
+
+from .model import Hold, MinerStatus, Reason, dominant_reason
+from .safety import Gate, is_restart
+from .settings import CurtailAction, CurtailMode, MinerPlan, PlanSettings
+from .state import MinerMode, MinerState, PlanState
+
+_WATT_TOLERANCE = 1e-6
+
+
+@dataclass(slots=True)
+class MinerWork:
+    """One miner while a decision is being made: its wish, then what the rules allow."""
+
+    status: MinerStatus
+    plan: MinerPlan
+    before: MinerState
+    full_w: float
+    latched: bool
+    reason: Reason
+    mode: MinerMode
+    limit_w: float | None
+    hold: Hold | None = None
+
+    @property
+    def power_w(self) -> float:
+        if self.mode is MinerMode.ON:
+            return self.full_w
+        if self.mode is MinerMode.STOPPED:
+            return 0.0
+        return min(self.limit_w or 0.0, self.full_w)
+
+    def keep(self, hold: Hold) -> None:
+        self.mode = self.before.mode
+        self.limit_w = self.before.limit_w
+        if self.mode is MinerMode.LIMITED and self.limit_w is None:
+            self.limit_w = self.status.clamp_limit(0.0)
+        self.hold = hold
+
+
+def full_power(status: MinerStatus, before: MinerState) -> float:
+    """What a miner draws uncurtailed: rated, else measured while on, else remembered."""
+    if status.rated_power_w is not None:
+        return status.rated_power_w
+    if before.mode is MinerMode.ON and status.power_w > 0:
+        return status.power_w
+    if before.full_power_w is not None:
+        return before.full_power_w
+    if status.power_limit_max_w is not None:
+        return status.power_limit_max_w
+    return max(status.power_w, 0.0)
+
+
+def fleet_efficiency(miners: Iterable[tuple[float, float]]) -> float:
+    """J/TH of a fleet of `(full power W, J/TH)`: total power over total hashrate."""
+    power = hashrate = 0.0
+    for watts, efficiency in miners:
+        if watts > 0 and math.isfinite(efficiency):
+            power += watts
+            hashrate += watts / efficiency
+    return power / hashrate if hashrate > 0 else math.inf
+
+
+def curtailed_mode(
+    status: MinerStatus, action: CurtailAction, full_w: float
+) -> tuple[MinerMode, float | None]:
+    """What `action` means for this miner's capabilities (a stop falls back to the lowest
+    limit, a limit to a stop; a miner that can do neither keeps running)."""
+    if action.mode is CurtailMode.STOP:
+        if status.can_stop:
+            return MinerMode.STOPPED, None
+        if status.can_limit:
+            return MinerMode.LIMITED, status.clamp_limit(0.0)
+        return MinerMode.ON, None
+    value = action.value or 0.0
+    watts = value if action.mode is CurtailMode.LIMIT_W else full_w * value / 100
+    if status.can_limit:
+        return MinerMode.LIMITED, status.clamp_limit(watts)
+    if status.can_stop:
+        return MinerMode.STOPPED, None
+    return MinerMode.ON, None
+
+
+def meet_budget(miners: Sequence[MinerWork], budget: float, reason: Reason, gate: Gate) -> None:
+    """Turn down the least efficient miners (then the least important) until the fleet draws
+    at most `budget` W: a limit just deep enough where the range allows, else a stop, else
+    the lowest limit. Miners the gate holds are left as they are."""
+    total = sum(miner.power_w for miner in miners)
+    order = sorted(
+        miners,
+        key=lambda m: (-m.status.efficiency, -m.plan.priority, m.status.miner_id),
+    )
+    for miner in order:
+        excess = total - budget
+        if excess <= _WATT_TOLERANCE:
+            return
+        current = miner.power_w
+        if current <= 0:
+            continue
+        status = miner.status
+        can_limit = status.can_limit and gate.check(miner.before, MinerMode.LIMITED) is None
+        lowest = status.clamp_limit(0.0)
+        if can_limit and current - lowest >= excess:
+            miner.mode, miner.limit_w = MinerMode.LIMITED, status.clamp_limit(current - excess)
+        elif status.can_stop and gate.check(miner.before, MinerMode.STOPPED) is None:
+            miner.mode, miner.limit_w = MinerMode.STOPPED, None
+        elif can_limit and lowest < current:
+            miner.mode, miner.limit_w = MinerMode.LIMITED, lowest
+        else:
+            continue
+        total -= current - miner.power_w
+        miner.hold = None
+        miner.reason = dominant_reason((miner.reason, reason))
+
+
+def stagger_restarts(
+    miners: Sequence[MinerWork], now: datetime, state: PlanState, settings: PlanSettings, hard: bool
+) -> datetime | None:
+    """Let one restart through per stagger slot, most important first; hold the others.
+    At a window's hard deadline (`hard`) every restart goes. Returns the last restart time."""
+    restarting = sorted(
+        (m for m in miners if is_restart(m.before.mode, m.mode)),
+        key=lambda m: (m.plan.priority, m.status.miner_id),
+    )
+    if not restarting:
+        return state.last_restart_at
+    stagger = settings.restart_stagger
+    if not stagger or hard:
+        return now
+    last = state.last_restart_at
+    slot_open = last is None or now >= last + stagger
+    for position, miner in enumerate(restarting):
+        if position > 0 or not slot_open:
+            miner.keep(Hold.RESTART_STAGGER)
+    return now if slot_open else last
+
+
+def next_state(miner: MinerWork, now: datetime) -> MinerState:
+    """The miner's state to remember; the same object when nothing changed."""
+    before, mode = miner.before, miner.mode
+    measured = miner.status.power_w
+    limit_w = miner.limit_w if mode is MinerMode.LIMITED else None
+    full_w = measured if before.mode is MinerMode.ON and measured > 0 else before.full_power_w
+    if (mode, limit_w, miner.latched, full_w) == (
+        before.mode,
+        before.limit_w,
+        before.price_latched,
+        before.full_power_w,
+    ):
+        return before
+    return MinerState(
+        mode=mode,
+        limit_w=limit_w,
+        curtail_changed_at=now
+        if before.mode.curtailed != mode.curtailed
+        else before.curtail_changed_at,
+        power_changed_at=now if before.mode.hashing != mode.hashing else before.power_changed_at,
+        price_latched=miner.latched,
+        full_power_w=full_w,
+    )
