@@ -14,6 +14,7 @@ from homeassistant.config_entries import (
 )
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.device_registry import format_mac
 from homeassistant.helpers.selector import (
     NumberSelector,
@@ -35,6 +36,7 @@ from .const import (
     DEFAULT_POLL_INTERVAL,
     DOMAIN,
     ENTRY_TYPE_MINER,
+    ENTRY_TYPE_PLAN,
     LOGGER,
     MAX_POLL_INTERVAL,
     MIN_POLL_INTERVAL,
@@ -49,6 +51,9 @@ from .miner import (
     async_connect,
     async_scan,
 )
+from .plan import is_plan
+from .plan.config_flow import PlanOptionsFlow, PlanSteps
+from .plan.const import CONF_NAME
 from .pyasic_loader import async_load_pyasic
 
 CONF_SUBNET = "subnet"
@@ -76,7 +81,7 @@ async def _connect(
     """Reach the miner; on failure put the translated error key in `errors`."""
     await async_load_pyasic(hass)
     try:
-        return await async_connect(host, credentials)
+        return await async_connect(host, async_get_clientsession(hass), credentials)
     except MinerAuthError:
         errors["base"] = "invalid_auth"
     except UnsupportedMinerError:
@@ -89,23 +94,36 @@ async def _connect(
     return None
 
 
-class HomeMinerConfigFlow(ConfigFlow, domain=DOMAIN):
-    """Add a miner."""
+class HomeMinerConfigFlow(PlanSteps, ConfigFlow, domain=DOMAIN):
+    """Add a miner, or a curtailment plan."""
 
     VERSION = 1
 
     def __init__(self) -> None:
         self._host: str | None = None
         self._found: dict[str, FoundMiner] = {}
+        self._plan: dict[str, Any] = {}
 
     @staticmethod
     @callback
-    def async_get_options_flow(config_entry: ConfigEntry) -> MinerOptionsFlow:
+    def async_get_options_flow(config_entry: ConfigEntry) -> OptionsFlowWithReload:
+        if is_plan(config_entry):
+            return PlanOptionsFlow()
         return MinerOptionsFlow()
+
+    @property
+    def _plan_defaults(self) -> Mapping[str, Any]:
+        return {}
+
+    async def _async_plan_done(self) -> ConfigFlowResult:
+        options = {k: v for k, v in self._plan.items() if k != CONF_NAME}
+        return self.async_create_entry(
+            title=self._plan[CONF_NAME], data={CONF_ENTRY_TYPE: ENTRY_TYPE_PLAN}, options=options
+        )
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask how to find the miner."""
-        return self.async_show_menu(step_id="user", menu_options=["host", "scan"])
+        return self.async_show_menu(step_id="user", menu_options=["host", "scan", "plan"])
 
     async def async_step_host(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Add a miner by its address."""

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+import zlib
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_USERNAME
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.device_registry import format_mac
+from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
 from .const import (
@@ -38,16 +41,38 @@ class MinerCoordinator(DataUpdateCoordinator[MinerSnapshot]):
     client: MinerClient
 
     def __init__(self, hass: HomeAssistant, config_entry: MinerConfigEntry) -> None:
+        # Polling starts in async_start_polling, at this miner's own offset in the interval.
         super().__init__(
             hass,
             LOGGER,
             config_entry=config_entry,
             name=f"{DOMAIN} {config_entry.data[CONF_HOST]}",
-            update_interval=timedelta(
-                seconds=config_entry.options.get(CONF_POLL_INTERVAL, DEFAULT_POLL_INTERVAL)
-            ),
+            update_interval=None,
+        )
+        self.poll_interval = timedelta(
+            seconds=config_entry.options.get(CONF_POLL_INTERVAL, DEFAULT_POLL_INTERVAL)
         )
         self._failures = 0
+
+    @callback
+    def async_start_polling(self) -> None:
+        """Start polling at a stable offset inside the interval, derived from the MAC.
+
+        Home Assistant aligns coordinator timers to whole seconds; miners set up together
+        would all be polled in the same second. Spreading them over the interval keeps a
+        fleet from stalling the event loop with one burst.
+        """
+        seconds = max(1, int(self.poll_interval.total_seconds()))
+        offset = zlib.crc32((self.config_entry.unique_id or "").encode()) % seconds
+
+        @callback
+        def _start(_now: datetime) -> None:
+            self.update_interval = self.poll_interval
+            self.config_entry.async_create_background_task(
+                self.hass, self.async_refresh(), name=f"{self.name} first poll"
+            )
+
+        self.config_entry.async_on_unload(async_call_later(self.hass, offset, _start))
 
     @property
     def credentials(self) -> Credentials:
@@ -64,7 +89,7 @@ class MinerCoordinator(DataUpdateCoordinator[MinerSnapshot]):
         host = self.config_entry.data[CONF_HOST]
         await async_load_pyasic(self.hass)
         try:
-            client = await async_connect(host, self.credentials)
+            client = await async_connect(host, async_get_clientsession(self.hass), self.credentials)
         except MinerAuthError as err:
             raise ConfigEntryAuthFailed(
                 translation_domain=DOMAIN,

@@ -192,4 +192,4 @@ async def test_options_poll_interval(
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
     assert entry.options == {CONF_POLL_INTERVAL: 42}
-    assert entry.runtime_data.update_interval.total_seconds() == 42
+    assert entry.runtime_data.poll_interval.total_seconds() == 42

@@ -12,6 +12,8 @@ import importlib
 import logging
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
+
 from .drivers import Driver, driver_for
 from .errors import (
     MinerAuthError,
@@ -42,7 +44,9 @@ def _pyasic() -> Any:
     return importlib.import_module("pyasic")
 
 
-async def async_connect(host: str, credentials: Credentials | None = None) -> MinerClient:
+async def async_connect(
+    host: str, session: aiohttp.ClientSession, credentials: Credentials | None = None
+) -> MinerClient:
     """Detect the miner at `host` and read who it is.
 
     Raises MinerConnectionError when nothing answers, UnsupportedMinerError when something
@@ -59,7 +63,7 @@ async def async_connect(host: str, credentials: Credentials | None = None) -> Mi
     driver = driver_for(miner)
     if driver is None:
         raise UnsupportedMinerError(f"{type(miner).__name__} at {host} is not supported")
-    client = MinerClient(host, miner, driver, credentials or Credentials())
+    client = MinerClient(host, miner, driver, session, credentials or Credentials())
     await client.async_identify()
     return client
 
@@ -92,13 +96,17 @@ class MinerClient:
     """A detected miner: the pyasic object is created once and kept."""
 
     def __init__(
-        self, host: str, miner: AnyMiner, driver: Driver, credentials: Credentials
+        self,
+        host: str,
+        miner: AnyMiner,
+        driver: Driver,
+        session: aiohttp.ClientSession,
+        credentials: Credentials,
     ) -> None:
         self.host = host
         self._miner = miner
         self._driver = driver
-        self._credentials = credentials
-        driver.apply_credentials(miner, credentials)
+        driver.bind(miner, session, credentials)
         self.identity: MinerIdentity
         self.capabilities: Capabilities
 

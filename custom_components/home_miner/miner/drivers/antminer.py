@@ -18,7 +18,6 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ..errors import MinerCommandError, MinerConnectionError
-from ..http import request
 from ..model import Capabilities, Credentials, Family, MinerIdentity, MinerSnapshot
 from .base import Driver
 
@@ -28,6 +27,7 @@ if TYPE_CHECKING:
 MODE_NORMAL, MODE_SLEEP, MODE_LOW = "0", "1", "3"
 WORK_MODES = {MODE_NORMAL: "normal", MODE_LOW: "low_power"}
 IDLE_W = 15.0
+DEFAULT_PASSWORD = "root"
 
 # Nominal efficiency (J/TH) of stock firmware at the normal mode, from Bitmain's datasheets.
 NOMINAL_J_TH = {
@@ -52,45 +52,51 @@ class AntminerStockDriver(Driver):
         "expected_hashrate",
         "hashboards",
         "fans",
-        "errors",
         "uptime",
         "pools",
     ]
 
     def __init__(self) -> None:
-        self._digest = ("root", "root")
         self._j_th = DEFAULT_J_TH
 
-    def apply_credentials(self, miner: AnyMiner, credentials: Credentials) -> None:
-        super().apply_credentials(miner, credentials)
-        self._digest = (miner.web.username, miner.web.pwd)
+    def digest(self, credentials: Credentials) -> tuple[str, str]:
+        return (credentials.username or "root", credentials.password or DEFAULT_PASSWORD)
 
     async def _cgi(self, miner: AnyMiner, name: str, body: dict[str, Any] | None = None) -> Any:
-        return await request(
-            "POST" if body is not None else "GET",
-            f"http://{miner.ip}/cgi-bin/{name}.cgi",
-            command=name,
-            body=body,
-            digest=self._digest,
+        return await self.http.request(
+            "POST" if body is not None else "GET", f"/cgi-bin/{name}.cgi", command=name, body=body
         )
 
-    async def check_auth(self, miner: AnyMiner) -> None:
-        await self._cgi(miner, "get_system_info")
-
     async def read_identity(self, host: str, miner: AnyMiner) -> tuple[MinerIdentity, Capabilities]:
-        identity, caps = await super().read_identity(host, miner)
-        model = identity.model.upper().removeprefix("ANTMINER ").strip()
-        self._j_th = NOMINAL_J_TH.get(model, DEFAULT_J_TH)
-        return identity, replace(
-            caps,
+        info = await self._cgi(miner, "get_system_info")
+        mac = info.get("macaddr") if isinstance(info, dict) else None
+        if not isinstance(mac, str) or not mac:
+            raise MinerConnectionError("the miner did not report its MAC address")
+        data = await self.get_data(miner, ["fw_ver", "expected_hashrate", "fans"])
+        model = str(miner.raw_model or info.get("minertype") or "Antminer")
+        self._j_th = NOMINAL_J_TH.get(model.upper().removeprefix("ANTMINER ").strip(), DEFAULT_J_TH)
+        identity = MinerIdentity(
+            host=host,
+            mac=mac.upper(),
+            hostname=str(info.get("hostname") or "") or None,
+            make="AntMiner",
+            model=model,
+            firmware="Stock",
+            firmware_version=str(info.get("system_filesystem_version") or data.fw_ver or "")
+            or None,
+            family=self.family,
+        )
+        caps = Capabilities(
             can_stop=True,
             work_modes=tuple(WORK_MODES.values()),
             can_identify=True,
             can_reboot=True,
-            can_restart=False,
+            boards=int(miner.expected_hashboards or 0),
+            fans=int(miner.expected_fans or len(data.fans or [])),
             power_estimated=True,
             hashrate_unit="TH/s",
         )
+        return identity, caps
 
     async def fetch(self, miner: AnyMiner, caps: Capabilities) -> MinerSnapshot:
         conf, data = await asyncio.gather(

@@ -16,7 +16,10 @@ import importlib
 import re
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
+
 from ..errors import MinerCommandError, MinerConnectionError
+from ..http import MinerHttp
 from ..model import (
     Board,
     Capabilities,
@@ -66,14 +69,23 @@ class Driver:
         "pools",
     ]
 
-    def apply_credentials(self, miner: AnyMiner, credentials: Credentials) -> None:
-        if credentials.password is None:
-            return
-        for api in (miner.web, miner.rpc):
-            if api is not None and hasattr(api, "pwd"):
-                api.pwd = credentials.password
-                if credentials.username and hasattr(api, "username"):
-                    api.username = credentials.username
+    http: MinerHttp
+
+    def bind(
+        self, miner: AnyMiner, session: aiohttp.ClientSession, credentials: Credentials
+    ) -> None:
+        """Attach the session and login to use for this miner."""
+        if credentials.password is not None:
+            for api in (miner.web, miner.rpc):
+                if api is not None and hasattr(api, "pwd"):
+                    api.pwd = credentials.password
+                    if credentials.username and hasattr(api, "username"):
+                        api.username = credentials.username
+        self.http = MinerHttp(session, str(miner.ip), self.digest(credentials))
+
+    def digest(self, credentials: Credentials) -> tuple[str, str] | None:
+        """The HTTP digest login of firmware that has one."""
+        return None
 
     async def check_auth(self, miner: AnyMiner) -> None:
         """Raise MinerAuthError if the miner refuses the login (families that have one)."""

@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..errors import MinerCommandError, MinerConnectionError
-from ..http import request
 from ..model import (
     Board,
     Capabilities,
@@ -53,10 +52,7 @@ class EspMinerDriver(Driver):
         self._watts_per_mhz: float | None = None
 
     async def _info(self, miner: AnyMiner) -> dict[str, Any]:
-        try:
-            info = await miner.web.system_info()
-        except Exception as err:
-            raise MinerConnectionError(str(err) or type(err).__name__) from err
+        info = await self.http.request("GET", "/api/system/info", command="info")
         if not isinstance(info, dict) or "hashRate" not in info:
             raise MinerConnectionError("the miner's answer is not AxeOS system info")
         return info
@@ -154,31 +150,27 @@ class EspMinerDriver(Driver):
             pool=pool,
         )
 
-    async def _send(
-        self, miner: AnyMiner, method: str, path: str, body: dict[str, Any] | None = None
-    ) -> None:
+    async def _send(self, method: str, path: str, body: dict[str, Any] | None = None) -> None:
         # The firmware answers writes with an empty body or a line of text, which pyasic's
         # client reports as an error although the command went through.
-        await request(
-            method, f"http://{miner.ip}/api/{path}", command=path.rsplit("/", 1)[-1], body=body
-        )
+        await self.http.request(method, f"/api/{path}", command=path.rsplit("/", 1)[-1], body=body)
 
     async def stop(self, miner: AnyMiner) -> None:
-        await self._send(miner, "POST", "system/pause")
+        await self._send("POST", "system/pause")
 
     async def resume(self, miner: AnyMiner) -> None:
-        await self._send(miner, "POST", "system/resume")
+        await self._send("POST", "system/resume")
 
     async def reboot(self, miner: AnyMiner) -> None:
-        await self._send(miner, "POST", "system/restart")
+        await self._send("POST", "system/restart")
 
     async def identify(self, miner: AnyMiner) -> None:
-        await self._send(miner, "POST", "system/identify")
+        await self._send("POST", "system/identify")
 
     async def set_power_limit(self, miner: AnyMiner, watts: int, caps: Capabilities) -> int:
         if not self._frequencies or not self._watts_per_mhz:
             raise MinerCommandError("power_limit", "not supported by this miner")
         fitting = [f for f in self._frequencies if self._watts_per_mhz * f <= watts + 0.5]
         frequency = fitting[-1] if fitting else self._frequencies[0]
-        await self._send(miner, "PATCH", "system", {"frequency": frequency})
+        await self._send("PATCH", "system", {"frequency": frequency})
         return round(self._watts_per_mhz * frequency)

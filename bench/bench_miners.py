@@ -1,0 +1,193 @@
+"""Benchmark: many simulated miners as entries of one Home Assistant.
+
+    .venv/bin/python -m bench.bench_miners [--sizes 1,10,50,200] [--interval 15]
+
+For each fleet size a simulated fleet (Bitaxe, Avalon Nano, Antminer in turn) runs in its own
+process, so this process's CPU is Home Assistant's and the integration's alone. Printed:
+- setup: wall time to set up all entries (concurrently, as at Home Assistant start);
+- refresh: one refresh of every miner, wall time and CPU ms per miner;
+- stall: the longest the event loop was late during one full poll interval, polls spread;
+- memory: peak RSS of this process;
+- redetect: CPU per miner of what an integration that re-detects on every poll does
+  (`get_miner` + a full `get_data`), and its ratio to one of our polls.
+asyncio debug is off, as in real use.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Awaitable, Callable
+import json
+from pathlib import Path
+import resource
+import subprocess
+import sys
+import time
+from typing import Any
+import urllib.request
+
+ROOT = Path(__file__).resolve().parent.parent
+STATUS = "127.0.19.1:18199"
+
+
+def start_fleet(size: int) -> subprocess.Popen[bytes]:
+    last = 20 + (size - 1) // 250
+    spec = ",".join(
+        f"127.0.{20 + i // 250}.{1 + i % 250}" for i in range(size)
+    ) if last > 20 else f"127.0.20.1-127.0.20.{size}"
+    fleet = subprocess.Popen(
+        [sys.executable, "-m", "tests.simulator", "--fleet", spec, "--status", STATUS,
+         "--same-model"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://{STATUS}/miners", timeout=2) as response:  # noqa: S310
+                if json.loads(response.read())["count"] == size:
+                    return fleet
+        except OSError:
+            pass
+        time.sleep(0.2)
+    fleet.kill()
+    raise SystemExit("the simulated fleet did not start")
+
+
+def fleet_miners() -> list[dict[str, Any]]:
+    with urllib.request.urlopen(f"http://{STATUS}/miners", timeout=5) as response:  # noqa: S310
+        miners: list[dict[str, Any]] = json.loads(response.read())["miners"]
+    return miners
+
+
+async def cpu_and_wall(work: Callable[[], Awaitable[Any]]) -> tuple[float, float, Any]:
+    cpu, wall = time.process_time(), time.perf_counter()
+    result = await work()
+    return time.process_time() - cpu, time.perf_counter() - wall, result
+
+
+async def longest_stall(seconds: float, tick: float = 0.005) -> float:
+    loop = asyncio.get_running_loop()
+    worst = 0.0
+    end = loop.time() + seconds
+    while loop.time() < end:
+        before = loop.time()
+        await asyncio.sleep(tick)
+        worst = max(worst, loop.time() - before - tick)
+    return worst
+
+
+async def run_size(size: int, interval: int) -> dict[str, float]:
+    from pytest_homeassistant_custom_component.common import (  # noqa: PLC0415
+        MockConfigEntry,
+        async_test_home_assistant,
+    )
+
+    from custom_components.home_miner.const import (  # noqa: PLC0415
+        CONF_ENTRY_TYPE,
+        CONF_POLL_INTERVAL,
+        DOMAIN,
+        ENTRY_TYPE_MINER,
+    )
+    from custom_components.home_miner.miner import client as miner_client  # noqa: PLC0415
+    from homeassistant import loader  # noqa: PLC0415
+    from homeassistant.helpers import frame  # noqa: PLC0415
+    from homeassistant.helpers.device_registry import format_mac  # noqa: PLC0415
+    from homeassistant.setup import async_setup_component  # noqa: PLC0415
+
+    miners = fleet_miners()
+    async with async_test_home_assistant() as hass:
+        frame.async_setup(hass)
+        hass.data.pop(loader.DATA_CUSTOM_COMPONENTS, None)
+        assert await async_setup_component(hass, "network", {})
+        entries = []
+        for miner in miners:
+            entry = MockConfigEntry(
+                domain=DOMAIN,
+                title=miner["hostname"],
+                unique_id=format_mac(miner["mac"]),
+                data={CONF_ENTRY_TYPE: ENTRY_TYPE_MINER, "host": miner["ip"]},
+                options={CONF_POLL_INTERVAL: interval},
+            )
+            entry.add_to_hass(hass)
+            entries.append(entry)
+
+        async def setup_all() -> list[bool]:
+            return await asyncio.gather(
+                *(hass.config_entries.async_setup(e.entry_id) for e in entries)
+            )
+
+        _, setup_wall, results = await cpu_and_wall(setup_all)
+        await hass.async_block_till_done()
+        failed = [(e.title, e.state, e.reason) for e, ok in zip(entries, results, strict=True) if not ok]
+        assert not failed, failed
+        coordinators = [e.runtime_data for e in entries]
+
+        async def refresh_all() -> None:
+            await asyncio.gather(*(c.async_refresh() for c in coordinators))
+
+        await refresh_all()  # warm
+        refresh_cpu, refresh_wall, _ = await cpu_and_wall(refresh_all)
+        assert all(c.last_update_success for c in coordinators)
+
+        stall = await longest_stall(interval + 1)
+
+        pyasic = __import__("pyasic")
+
+        async def redetect_all() -> None:
+            async def one(ip: str) -> None:
+                miner = await pyasic.get_miner(ip)
+                await miner.get_data()
+
+            await asyncio.gather(*(one(m["ip"]) for m in miners))
+
+        redetect_cpu, _, _ = await cpu_and_wall(redetect_all)
+        for entry in entries:
+            await hass.config_entries.async_unload(entry.entry_id)
+        await hass.async_block_till_done()
+        del miner_client
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    per_miner = refresh_cpu * 1000 / size
+    return {
+        "setup_s": setup_wall,
+        "refresh_wall_s": refresh_wall,
+        "cpu_ms_per_miner": per_miner,
+        "stall_ms": stall * 1000,
+        "peak_rss_mb": peak_mb,
+        "redetect_cpu_ms_per_miner": redetect_cpu * 1000 / size,
+        "redetect_ratio": (redetect_cpu * 1000 / size) / per_miner if per_miner else 0.0,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1,10,50,200")
+    parser.add_argument("--interval", type=int, default=15)
+    args = parser.parse_args()
+    sys.path.insert(0, str(ROOT))
+    import pyasic  # noqa: F401, PLC0415 - imported before timing, as the integration does once
+
+    print(
+        f"{'miners':>6} {'setup s':>8} {'refresh s':>10} {'CPU ms/miner':>13} "
+        f"{'max stall ms':>13} {'peak RSS MB':>12} {'redetect ms/miner':>18} {'ratio':>6}"
+    )
+    for size in (int(s) for s in args.sizes.split(",")):
+        fleet = start_fleet(size)
+        try:
+            r = asyncio.run(run_size(size, args.interval), debug=False)
+        finally:
+            fleet.terminate()
+            fleet.wait(timeout=30)
+        print(
+            f"{size:>6} {r['setup_s']:>8.2f} {r['refresh_wall_s']:>10.2f} "
+            f"{r['cpu_ms_per_miner']:>13.2f} {r['stall_ms']:>13.1f} {r['peak_rss_mb']:>12.0f} "
+            f"{r['redetect_cpu_ms_per_miner']:>18.2f} {r['redetect_ratio']:>6.1f}",
+            flush=True,
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
