@@ -1,4 +1,4 @@
-"""Buttons of a miner: restart mining, reboot, identify."""
+"""Buttons of a miner: reboot, identify."""
 
 from __future__ import annotations
 
@@ -29,13 +29,6 @@ class MinerButtonDescription(ButtonEntityDescription):
 
 
 BUTTONS: tuple[MinerButtonDescription, ...] = (
-    MinerButtonDescription(
-        key="restart",
-        translation_key="restart_mining",
-        entity_category=EntityCategory.CONFIG,
-        press_fn=lambda c: c.async_restart(),
-        exists_fn=lambda caps: caps.can_restart,
-    ),
     MinerButtonDescription(
         key="reboot",
         device_class=ButtonDeviceClass.RESTART,

@@ -37,7 +37,7 @@ class MinerEntity(CoordinatorEntity[MinerCoordinator]):
             connections={(CONNECTION_NETWORK_MAC, mac)},
             manufacturer=identity.make,
             model=identity.model,
-            name=identity.hostname or f"{identity.make} {identity.model}",
+            name=identity.hostname or identity.model,
             sw_version=identity.firmware_version or identity.firmware,
             hw_version=identity.firmware,
             configuration_url=f"http://{identity.host}",

@@ -6,9 +6,13 @@ from datetime import timedelta
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, State
 from homeassistant.helpers import entity_registry as er
-from pytest_homeassistant_custom_component.common import async_fire_time_changed
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    async_fire_time_changed,
+    mock_restore_cache_with_extra_data,
+)
 
 from tests.home_miner.conftest import AddMiner
 from tests.simulator.esp_miner import BitaxeMiner
@@ -79,3 +83,27 @@ async def test_miner_off_is_unavailable_then_recovers(
     async_fire_time_changed(hass)
     await hass.async_block_till_done(wait_background_tasks=True)
     assert float(hass.states.get("sensor.bitaxe_gamma_power").state) > 5
+
+
+async def test_energy_integrates_power_and_survives_restart(
+    hass: HomeAssistant, bitaxe: BitaxeMiner, add_miner: AddMiner, freezer: FrozenDateTimeFactory
+) -> None:
+    mock_restore_cache_with_extra_data(
+        hass,
+        [
+            (
+                State("sensor.bitaxe_gamma_energy", "1.5"),
+                {"native_value": 1.5, "native_unit_of_measurement": "kWh"},
+            )
+        ],
+    )
+    entry = await add_miner(bitaxe.ip)
+    energy = hass.states.get("sensor.bitaxe_gamma_energy")
+    assert energy.attributes["state_class"] == "total_increasing"
+    assert energy.attributes["device_class"] == "energy"
+    assert float(energy.state) == 1.5
+    power = float(hass.states.get("sensor.bitaxe_gamma_power").state)
+    freezer.tick(timedelta(hours=1))
+    await entry.runtime_data.async_refresh()
+    added = float(hass.states.get("sensor.bitaxe_gamma_energy").state) - 1.5
+    assert added == pytest.approx(power / 1000, rel=0.05)

@@ -6,7 +6,7 @@ from unittest.mock import patch
 
 from homeassistant import config_entries
 from homeassistant.config_entries import ConfigEntry, ConfigFlowResult
-from homeassistant.const import CONF_HOST
+from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers.service_info.dhcp import DhcpServiceInfo
@@ -16,6 +16,7 @@ from custom_components.home_miner.config_flow import CONF_MINER, CONF_SUBNET
 from custom_components.home_miner.const import CONF_POLL_INTERVAL, DOMAIN
 from tests.conftest import SimFactory
 from tests.home_miner.conftest import AddMiner
+from tests.simulator.antminer import AntminerStockMiner
 from tests.simulator.esp_miner import BitaxeMiner
 
 NOBODY = "127.0.5.200"
@@ -193,3 +194,86 @@ async def test_options_poll_interval(
     await hass.async_block_till_done()
     assert entry.options == {CONF_POLL_INTERVAL: 42}
     assert entry.runtime_data.poll_interval.total_seconds() == 42
+
+
+async def test_unsupported_miner_recovers(
+    hass: HomeAssistant, bitaxe: BitaxeMiner, loopback: None
+) -> None:
+    flow_id = await _host_form(hass)
+    with patch("custom_components.home_miner.miner.client.driver_for", return_value=None):
+        result = await hass.config_entries.flow.async_configure(flow_id, {CONF_HOST: bitaxe.ip})
+    assert result["errors"] == {"base": "unsupported_miner"}
+    result = await hass.config_entries.flow.async_configure(flow_id, {CONF_HOST: bitaxe.ip})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_dhcp_mac_mismatch_aborts(
+    hass: HomeAssistant, bitaxe: BitaxeMiner, loopback: None
+) -> None:
+    info = DhcpServiceInfo(ip=bitaxe.ip, hostname="bitaxe", macaddress="24587c999999")
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": config_entries.SOURCE_DHCP}, data=info
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "not_a_miner"
+
+
+async def test_dhcp_antminer_with_changed_password_asks_login(
+    hass: HomeAssistant, simulate: SimFactory
+) -> None:
+    miner = await simulate(AntminerStockMiner, "127.0.6.40", password="pw", hostname="s19")
+    info = DhcpServiceInfo(
+        ip=miner.ip, hostname="antminer", macaddress=miner.mac.replace(":", "").lower()
+    )
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": config_entries.SOURCE_DHCP}, data=info
+    )
+    assert result["step_id"] == "discovery_confirm"
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["step_id"] == "credentials"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_USERNAME: "root", CONF_PASSWORD: "pw"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_reconfigure_keeps_login(
+    hass: HomeAssistant, simulate: SimFactory, add_miner: AddMiner
+) -> None:
+    miner = await simulate(AntminerStockMiner, "127.0.6.41", password="pw", hostname="s19")
+    entry = await add_miner(miner.ip, username="root", password="pw")
+    result = await _reconfigure(hass, entry)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_HOST: miner.ip}
+    )
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.data[CONF_PASSWORD] == "pw"
+
+
+async def test_another_miner_at_the_address_is_reported(
+    hass: HomeAssistant, simulate: SimFactory, add_miner: AddMiner
+) -> None:
+    miner = await simulate(BitaxeMiner, "127.0.6.42", hostname="first")
+    entry = await add_miner(miner.ip)
+    await hass.config_entries.async_unload(entry.entry_id)
+    await miner.power_off()
+    await simulate(BitaxeMiner, "127.0.6.42", hostname="second", mac="24:58:7C:00:00:42")
+    await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is config_entries.ConfigEntryState.SETUP_RETRY
+    assert "different miner" in str(entry.reason)
+
+
+async def test_redetects_after_repeated_failures(
+    hass: HomeAssistant, bitaxe: BitaxeMiner, add_miner: AddMiner
+) -> None:
+    entry = await add_miner(bitaxe.ip)
+    coordinator = entry.runtime_data
+    first_client = coordinator.client
+    await bitaxe.power_off()
+    for _ in range(3):
+        await coordinator.async_refresh()
+    assert not coordinator.last_update_success
+    await bitaxe.power_on()
+    await coordinator.async_refresh()
+    assert coordinator.last_update_success
+    assert coordinator.client is not first_client

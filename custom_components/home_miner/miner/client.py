@@ -166,9 +166,6 @@ class MinerClient:
     async def async_reboot(self) -> None:
         await self._command("reboot", self._driver.reboot(self._miner))
 
-    async def async_restart(self) -> None:
-        await self._command("restart", self._driver.restart(self._miner))
-
     async def async_identify_light(self) -> None:
         await self._command("identify", self._driver.identify(self._miner))
 

@@ -33,12 +33,13 @@ class Capabilities:
     work_modes: tuple[str, ...] = ()
     can_identify: bool = False
     can_reboot: bool = False
-    can_restart: bool = False
     hashrate_unit: str = "TH/s"
     boards: int = 0
     fans: int = 0
     has_env_temp: bool = False
     power_estimated: bool = False
+    overheat_c: float = 95.0
+    """Chip temperature at which the firmware itself would start to protect the hardware."""
     """The firmware reports no power; it is estimated from hashrate and nominal efficiency."""
 
 
@@ -99,6 +100,7 @@ class MinerSnapshot:
     fault_light: bool | None = None
     work_mode: str | None = None
     missing_boards: int = 0
+    overheat_c: float = 95.0
 
     @property
     def efficiency_j_th(self) -> float | None:
@@ -109,11 +111,10 @@ class MinerSnapshot:
     @property
     def problem(self) -> bool:
         """Errors reported, a board missing, or a board too hot to be healthy."""
-        too_hot = any((b.chip_temperature or b.temperature or 0) >= OVERHEAT_C for b in self.boards)
+        too_hot = any(
+            (b.chip_temperature or b.temperature or 0) >= self.overheat_c for b in self.boards
+        )
         return bool(self.errors) or self.missing_boards > 0 or too_hot
-
-
-OVERHEAT_C = 90.0
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -101,6 +101,8 @@ class AvalonNanoDriver(Driver):
             can_reboot=True,
             boards=1,
             power_estimated=data.wattage is None,
+            # Nano chips run at 90-95 °C by design; the firmware throttles above 105 °C.
+            overheat_c=105.0,
             hashrate_unit="TH/s",
         )
         return identity, caps

@@ -196,6 +196,7 @@ class Driver:
             fault_light=data.fault_light,
             work_mode=self.work_mode(data),
             missing_boards=sum(1 for b in data.hashboards if b.missing) if caps.boards > 1 else 0,
+            overheat_c=caps.overheat_c,
         )
 
     def is_mining(self, data: Any, hashrate: float | None) -> bool:
@@ -227,10 +228,6 @@ class Driver:
     async def reboot(self, miner: AnyMiner) -> None:
         if not await miner.reboot():
             raise MinerCommandError("reboot", "the miner refused")
-
-    async def restart(self, miner: AnyMiner) -> None:
-        if not await miner.restart_backend():
-            raise MinerCommandError("restart", "the miner refused")
 
     async def identify(self, miner: AnyMiner) -> None:
         if not await miner.fault_light_on():

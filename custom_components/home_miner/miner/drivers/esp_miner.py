@@ -99,6 +99,8 @@ class EspMinerDriver(Driver):
             power_limit=power_limit,
             can_reboot=True,
             hashrate_unit="GH/s",
+            # ESP-Miner's own overheat protection trips at an ASIC temperature of 75 °C.
+            overheat_c=75.0,
             boards=1,
             fans=1,
         )
@@ -148,6 +150,7 @@ class EspMinerDriver(Driver):
             ),
             fans=(int(_num(info, "fanrpm") or 0),),
             pool=pool,
+            overheat_c=caps.overheat_c,
         )
 
     async def _send(self, method: str, path: str, body: dict[str, Any] | None = None) -> None:
