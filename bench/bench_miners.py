@@ -33,12 +33,22 @@ STATUS = "127.0.19.1:18199"
 
 def start_fleet(size: int) -> subprocess.Popen[bytes]:
     last = 20 + (size - 1) // 250
-    spec = ",".join(
-        f"127.0.{20 + i // 250}.{1 + i % 250}" for i in range(size)
-    ) if last > 20 else f"127.0.20.1-127.0.20.{size}"
+    spec = (
+        ",".join(f"127.0.{20 + i // 250}.{1 + i % 250}" for i in range(size))
+        if last > 20
+        else f"127.0.20.1-127.0.20.{size}"
+    )
     fleet = subprocess.Popen(
-        [sys.executable, "-m", "tests.simulator", "--fleet", spec, "--status", STATUS,
-         "--same-model"],
+        [
+            sys.executable,
+            "-m",
+            "tests.simulator",
+            "--fleet",
+            spec,
+            "--status",
+            STATUS,
+            "--same-model",
+        ],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -46,7 +56,7 @@ def start_fleet(size: int) -> subprocess.Popen[bytes]:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(f"http://{STATUS}/miners", timeout=2) as response:  # noqa: S310
+            with urllib.request.urlopen(f"http://{STATUS}/miners", timeout=2) as response:
                 if json.loads(response.read())["count"] == size:
                     return fleet
         except OSError:
@@ -57,7 +67,7 @@ def start_fleet(size: int) -> subprocess.Popen[bytes]:
 
 
 def fleet_miners() -> list[dict[str, Any]]:
-    with urllib.request.urlopen(f"http://{STATUS}/miners", timeout=5) as response:  # noqa: S310
+    with urllib.request.urlopen(f"http://{STATUS}/miners", timeout=5) as response:
         miners: list[dict[str, Any]] = json.loads(response.read())["miners"]
     return miners
 
@@ -80,22 +90,29 @@ async def longest_stall(seconds: float, tick: float = 0.005) -> float:
 
 
 async def run_size(size: int, interval: int) -> dict[str, float]:
-    from pytest_homeassistant_custom_component.common import (  # noqa: PLC0415
+    from aiohttp.resolver import ThreadedResolver
+    from homeassistant import loader
+    from homeassistant.helpers import (
+        aiohttp_client,
+        frame,
+    )
+    from homeassistant.helpers.device_registry import format_mac
+    from homeassistant.setup import async_setup_component
+    from pytest_homeassistant_custom_component.common import (
         MockConfigEntry,
         async_test_home_assistant,
     )
 
-    from custom_components.home_miner.const import (  # noqa: PLC0415
+    from custom_components.home_miner.const import (
         CONF_ENTRY_TYPE,
         CONF_POLL_INTERVAL,
         DOMAIN,
         ENTRY_TYPE_MINER,
     )
-    from custom_components.home_miner.miner import client as miner_client  # noqa: PLC0415
-    from homeassistant import loader  # noqa: PLC0415
-    from homeassistant.helpers import frame  # noqa: PLC0415
-    from homeassistant.helpers.device_registry import format_mac  # noqa: PLC0415
-    from homeassistant.setup import async_setup_component  # noqa: PLC0415
+    from custom_components.home_miner.miner import client as miner_client
+
+    # Loopback only: resolve without mDNS, so no Zeroconf socket opens (as the tests do).
+    aiohttp_client._async_make_resolver = lambda hass: ThreadedResolver()
 
     miners = fleet_miners()
     async with async_test_home_assistant() as hass:
@@ -121,7 +138,9 @@ async def run_size(size: int, interval: int) -> dict[str, float]:
 
         _, setup_wall, results = await cpu_and_wall(setup_all)
         await hass.async_block_till_done()
-        failed = [(e.title, e.state, e.reason) for e, ok in zip(entries, results, strict=True) if not ok]
+        failed = [
+            (e.title, e.state, e.reason) for e, ok in zip(entries, results, strict=True) if not ok
+        ]
         assert not failed, failed
         coordinators = [e.runtime_data for e in entries]
 
@@ -167,7 +186,7 @@ def main() -> int:
     parser.add_argument("--interval", type=int, default=15)
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
-    import pyasic  # noqa: F401, PLC0415 - imported before timing, as the integration does once
+    import pyasic  # noqa: F401 - imported before timing, as the integration does once
 
     print(
         f"{'miners':>6} {'setup s':>8} {'refresh s':>10} {'CPU ms/miner':>13} "

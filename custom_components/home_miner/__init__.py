@@ -45,6 +45,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: MinerConfigEntry) -> boo
     await coordinator.async_config_entry_first_refresh()
     entry.runtime_data = coordinator
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    coordinator.async_start_polling()
     async_dispatcher_send(hass, SIGNAL_MINERS_CHANGED)
     return True
 

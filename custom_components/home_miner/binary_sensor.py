@@ -16,6 +16,8 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .coordinator import MinerConfigEntry
 from .entity import MinerEntity
 from .miner import MinerSnapshot
+from .plan import is_plan
+from .plan.binary_sensor import async_setup_plan_binary_sensors
 
 PARALLEL_UPDATES = 0
 
@@ -53,4 +55,7 @@ async def async_setup_entry(
     entry: MinerConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
+    if is_plan(entry):
+        await async_setup_plan_binary_sensors(hass, entry, async_add_entities)
+        return
     async_add_entities(MinerBinarySensor(entry.runtime_data, d) for d in BINARY_SENSORS)

@@ -72,7 +72,7 @@ CREDENTIALS_SCHEMA = vol.Schema(
 
 def _title(client: MinerClient) -> str:
     identity = client.identity
-    return identity.hostname or f"{identity.make} {identity.model}"
+    return identity.hostname or identity.model
 
 
 async def _connect(

@@ -18,3 +18,7 @@ MAX_POLL_INTERVAL: Final = 300
 # A miner that fails this many polls in a row is detected again from scratch.
 REDETECT_AFTER_FAILURES: Final = 3
 RETRY_SETUP_AFTER: Final = timedelta(seconds=30)
+
+ENTRY_TYPE_PLAN: Final = "plan"
+# Sent when a miner entry is set up or unloaded, so plans re-decide with the miners they have.
+SIGNAL_MINERS_CHANGED: Final = f"{DOMAIN}_miners_changed"

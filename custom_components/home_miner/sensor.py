@@ -27,6 +27,8 @@ from homeassistant.util import dt as dt_util
 from .coordinator import MinerConfigEntry, MinerCoordinator
 from .entity import MinerEntity
 from .miner import Capabilities, MinerSnapshot
+from .plan import is_plan
+from .plan.sensor import async_setup_plan_sensors
 
 PARALLEL_UPDATES = 0
 
@@ -217,6 +219,9 @@ async def async_setup_entry(
     entry: MinerConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
+    if is_plan(entry):
+        await async_setup_plan_sensors(hass, entry, async_add_entities)
+        return
     coordinator = entry.runtime_data
     caps = coordinator.client.capabilities
     entities: list[SensorEntity] = [

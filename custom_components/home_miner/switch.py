@@ -10,6 +10,8 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import MinerConfigEntry
 from .entity import MinerEntity, miner_command
+from .plan import is_plan
+from .plan.switch import async_setup_plan_switches
 
 PARALLEL_UPDATES = 1
 
@@ -39,6 +41,9 @@ async def async_setup_entry(
     entry: MinerConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
+    if is_plan(entry):
+        await async_setup_plan_switches(hass, entry, async_add_entities)
+        return
     coordinator = entry.runtime_data
     if coordinator.client.capabilities.can_stop:
         async_add_entities(

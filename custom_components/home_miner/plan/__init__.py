@@ -1,0 +1,73 @@
+"""Curtailment plans in Home Assistant: config entries whose runtime drives miners."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryError
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.storage import Store
+
+from ..const import CONF_ENTRY_TYPE, DOMAIN, ENTRY_TYPE_PLAN
+from ..curtailment import CurtailmentError
+from . import const
+from .coordinator import PlanConfigEntry, PlanCoordinator
+
+PLAN_PLATFORMS: list[Platform] = [
+    Platform.BINARY_SENSOR,
+    Platform.CALENDAR,
+    Platform.SENSOR,
+    Platform.SWITCH,
+]
+
+
+def is_plan(entry: ConfigEntry) -> bool:
+    return bool(entry.data.get(CONF_ENTRY_TYPE) == ENTRY_TYPE_PLAN)
+
+
+async def async_setup_plan_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
+    """Restore the plan, decide once, then follow its feeds."""
+    plan_entry = cast(PlanConfigEntry, entry)
+    try:
+        coordinator = PlanCoordinator(hass, plan_entry)
+    except CurtailmentError as err:
+        raise ConfigEntryError(
+            translation_domain=DOMAIN,
+            translation_key="plan_invalid",
+            translation_placeholders={"error": str(err)},
+        ) from err
+    await coordinator.async_config_entry_first_refresh()
+    plan_entry.runtime_data = coordinator
+    coordinator.async_start()
+    await hass.config_entries.async_forward_entry_setups(entry, PLAN_PLATFORMS)
+    return True
+
+
+async def async_unload_plan_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
+    plan_entry = cast(PlanConfigEntry, entry)
+    unloaded = await hass.config_entries.async_unload_platforms(entry, PLAN_PLATFORMS)
+    if unloaded:
+        await plan_entry.runtime_data.async_save_now()
+    return unloaded
+
+
+async def async_remove_plan_entry(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """Forget the plan's state and its repair issues."""
+    await Store[dict[str, object]](
+        hass, const.STORAGE_VERSION, f"{DOMAIN}.plan.{entry.entry_id}"
+    ).async_remove()
+    for miner in entry.options.get(const.CONF_MINERS, []):
+        ir.async_delete_issue(hass, DOMAIN, f"miner_refuses_{entry.entry_id}_{miner['miner']}")
+
+
+__all__ = [
+    "PlanConfigEntry",
+    "PlanCoordinator",
+    "async_remove_plan_entry",
+    "async_setup_plan_entry",
+    "async_unload_plan_entry",
+    "is_plan",
+]

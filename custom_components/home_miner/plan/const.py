@@ -1,0 +1,81 @@
+"""Keys of a plan's options (what its config flow stores) and the runtime's timings."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from enum import StrEnum
+from typing import Final
+
+CONF_NAME: Final = "name"
+CONF_MINERS: Final = "miners"
+CONF_MINER: Final = "miner"
+CONF_ACTION: Final = "action"
+CONF_VALUE: Final = "value"
+CONF_PRIORITY: Final = "priority"
+
+CONF_TOU_MODE: Final = "tou_mode"
+CONF_BANDS: Final = "bands"
+CONF_PEAK_LABELS: Final = "peak_labels"
+CONF_URDB_JSON: Final = "urdb_json"
+CONF_URDB_API_KEY: Final = "urdb_api_key"
+CONF_URDB_LABEL: Final = "urdb_label"
+CONF_URDB_RATE: Final = "urdb_rate"
+
+CONF_PRICE_ENTITY: Final = "price_entity"
+CONF_PRICE_PRESET: Final = "price_preset"
+CONF_THRESHOLD_MODE: Final = "threshold_mode"
+CONF_THRESHOLD: Final = "threshold"
+CONF_HASHPRICE: Final = "hashprice"
+CONF_HASHPRICE_ENTITY: Final = "hashprice_entity"
+CONF_HYSTERESIS: Final = "hysteresis"
+CONF_ON_MISSING_PRICE: Final = "on_missing_price"
+
+CONF_CALENDARS: Final = "calendars"
+CONF_CALENDAR_MATCH: Final = "calendar_match"
+CONF_DR_ENTITIES: Final = "dr_entities"
+CONF_VTN_URL: Final = "vtn_url"
+CONF_VTN_CLIENT_ID: Final = "vtn_client_id"
+CONF_VTN_CLIENT_SECRET: Final = "vtn_client_secret"
+CONF_VTN_PROGRAM: Final = "vtn_program"
+
+CONF_MIN_ON: Final = "min_on_minutes"
+CONF_MIN_OFF: Final = "min_off_minutes"
+CONF_STAGGER: Final = "restart_stagger_seconds"
+CONF_MAX_LENGTH: Final = "max_length_minutes"
+CONF_OBSERVE_ONLY: Final = "observe_only"
+
+
+class TouMode(StrEnum):
+    NONE = "none"
+    BANDS = "bands"
+    URDB_JSON = "urdb_json"
+    URDB_FETCH = "urdb_fetch"
+
+
+class ThresholdChoice(StrEnum):
+    NONE = "none"
+    FIXED = "fixed"
+    BREAK_EVEN = "break_even"
+
+
+# Price presets whose future prices are in the entity's attributes ("none": the state only).
+ATTRIBUTE_PRESETS: Final = ("none", "nordpool", "octopus_energy", "entsoe", "amber", "generic")
+
+URDB_URL: Final = "https://api.openei.org/utility_rates"
+
+EVENT_CURTAILMENT_STARTED: Final = "home_miner_curtailment_started"
+EVENT_CURTAILMENT_ENDED: Final = "home_miner_curtailment_ended"
+
+STORAGE_VERSION: Final = 1
+SAVE_DELAY: Final = 1.0
+VTN_POLL_INTERVAL: Final = timedelta(seconds=60)
+CALENDAR_REFRESH: Final = timedelta(minutes=15)
+CALENDAR_LOOKBACK: Final = timedelta(days=1)
+ENERGY_TICK: Final = timedelta(minutes=1)
+SCHEDULE_HORIZON: Final = timedelta(hours=48)
+# Only the state is known: look again this soon even if the price entity stays quiet.
+STATE_PRICE_VALIDITY: Final = timedelta(minutes=15)
+
+# A refused command is tried again after these delays, then every last one.
+RETRY_DELAYS: Final[tuple[float, ...]] = (2.0, 5.0, 15.0, 60.0, 300.0)
+REPAIR_AFTER_FAILURES: Final = 3

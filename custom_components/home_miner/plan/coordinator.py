@@ -1,0 +1,388 @@
+"""A plan at run time: feeds in, the engine's decision, commands out, state kept.
+
+Event-driven: a decision is made when a price or DR entity changes, at the engine's
+`next_check` (a point-in-time listener), when the VTN brings new events, when a miner joins,
+leaves or goes unavailable, and when the user acts. Nothing polls the decision.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.helpers.event import (
+    async_track_point_in_utc_time,
+)
+from homeassistant.helpers.storage import Store
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
+from homeassistant.util import dt as dt_util
+
+from ..const import DOMAIN, LOGGER
+from ..curtailment import (
+    CurtailAction,
+    CurtailmentWindow,
+    CurtailMode,
+    Decision,
+    DrEvent,
+    ManualOverride,
+    MinerStatus,
+    OverrideKind,
+    PlanSettings,
+    PriceSeries,
+    Reason,
+    break_even_price,
+    decide,
+    windows,
+)
+from ..curtailment.fleet import fleet_efficiency
+from . import const
+from .actuator import RUN, Command, MinerActuator, miner_coordinator
+from .config import PlanConfig
+from .feeds import Feeds
+from .memory import PlanMemory
+from .triggers import PlanTriggers
+
+type PlanConfigEntry = ConfigEntry[PlanCoordinator]
+
+# When a decision itself fails, try again this soon rather than wait for a feed to change.
+RETRY_DECISION = timedelta(seconds=60)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PlanData:
+    """What the plan's entities show."""
+
+    decision: Decision
+    enabled: bool
+    windows: tuple[CurtailmentWindow, ...]
+    break_even: float | None
+    energy_kwh: float
+    cost: float
+    overridden: frozenset[str]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class _Inputs:
+    settings: PlanSettings
+    fleet: tuple[MinerStatus, ...]
+    prices: PriceSeries | None
+    events: tuple[DrEvent, ...]
+
+
+class PlanCoordinator(DataUpdateCoordinator[PlanData]):
+    """One curtailment plan."""
+
+    config_entry: PlanConfigEntry
+
+    def __init__(self, hass: HomeAssistant, config_entry: PlanConfigEntry) -> None:
+        super().__init__(
+            hass, LOGGER, config_entry=config_entry, name=f"{DOMAIN} plan {config_entry.title}"
+        )
+        self.config = PlanConfig.from_options(config_entry.options, dt_util.get_default_time_zone())
+        self.feeds = Feeds(hass, self.config)
+        self.memory = PlanMemory()
+        self.actuators: dict[str, MinerActuator] = {}
+        self._store: Store[dict[str, Any]] = Store(
+            hass, const.STORAGE_VERSION, f"{DOMAIN}.plan.{config_entry.entry_id}"
+        )
+        self._unsub_timer: CALLBACK_TYPE | None = None
+
+    # ---- lifecycle -------------------------------------------------------------------------
+    async def _async_setup(self) -> None:
+        self.memory = PlanMemory.from_dict(await self._store.async_load())
+        for miner_id in self.config.miners:
+            self.actuators[miner_id] = MinerActuator(
+                self.hass,
+                self.config_entry,
+                miner_id,
+                applied=self.memory.applied.get(miner_id, RUN),
+                restore_limit_w=self.memory.restore_limits.get(miner_id),
+                on_change=self._save,
+            )
+        now = dt_util.utcnow()
+        await self.feeds.async_refresh_calendars(now)
+        await self.feeds.async_poll_vtn(now)
+
+    async def _async_update_data(self) -> PlanData:
+        return self._decide(dt_util.utcnow())
+
+    @callback
+    def async_start(self) -> None:
+        """Listen to everything that calls for a decision (after the first one)."""
+        PlanTriggers(self).async_start()
+        self.config_entry.async_on_unload(lambda: self._schedule(None))
+
+    async def async_save_now(self) -> None:
+        await self._store.async_save(self._memory_dict())
+
+    # ---- the decision ----------------------------------------------------------------------
+    @callback
+    def async_decide(self, now: datetime | None = None) -> None:
+        """Decide now (or at an injected instant) and act on it."""
+        try:
+            data = self._decide(now or dt_util.utcnow())
+        except Exception:
+            LOGGER.exception("Plan %s could not decide", self.config_entry.title)
+            self._schedule(dt_util.utcnow() + RETRY_DECISION)
+            return
+        self.async_set_updated_data(data)
+
+    def _inputs(self, now: datetime, override: ManualOverride | None) -> _Inputs:
+        if not self.memory.enabled:
+            override = ManualOverride(kind=OverrideKind.RESUME)
+        return _Inputs(
+            settings=self.config.settings(hashprice=self.feeds.hashprice(), override=override),
+            fleet=tuple(self._status(miner_id) for miner_id in self.config.miners),
+            prices=self.feeds.prices(now),
+            events=self.feeds.events(),
+        )
+
+    def _decide(self, now: datetime) -> PlanData:
+        memory = self.memory
+        if memory.override is not None and not memory.override.active(now):
+            memory.override = None
+        inputs = self._inputs(now, memory.override)
+        before = memory.state
+        decision = decide(
+            now=now,
+            settings=inputs.settings,
+            fleet=inputs.fleet,
+            state=before,
+            tariff=self.config.tariff,
+            prices=inputs.prices,
+            events=inputs.events,
+        )
+        self._account(now)
+        memory.state = decision.state
+        self._end_overrides(now, decision)
+        if not self.config.observe_only:
+            for target in decision.targets:
+                if target.miner_id not in memory.miner_overrides:
+                    self.actuators[target.miner_id].want(Command.from_target(target))
+        self._announce(decision, before.window_reason)
+        memory.avoided_w = self._avoided_w(decision)
+        memory.price = decision.price if decision.price is not None else self._tariff_price(now)
+        self._schedule(decision.next_check)
+        self._save()
+        return PlanData(
+            decision=decision,
+            enabled=memory.enabled,
+            windows=windows(
+                now=now,
+                settings=inputs.settings,
+                tariff=self.config.tariff,
+                prices=inputs.prices,
+                events=inputs.events,
+                fleet=inputs.fleet,
+                state=decision.state,
+                horizon=const.SCHEDULE_HORIZON,
+            ),
+            break_even=self._break_even(decision),
+            energy_kwh=memory.energy_kwh,
+            cost=memory.cost,
+            overridden=frozenset(memory.miner_overrides),
+        )
+
+    def _status(self, miner_id: str) -> MinerStatus:
+        remembered = self.memory.efficiency.get(miner_id)
+        coordinator = miner_coordinator(self.hass, miner_id)
+        if coordinator is None or not coordinator.last_update_success or coordinator.data is None:
+            return MinerStatus(miner_id=miner_id, efficiency_jth=remembered)
+        snapshot, caps = coordinator.data, coordinator.client.capabilities
+        if snapshot.is_mining and snapshot.efficiency_j_th:
+            remembered = self.memory.efficiency[miner_id] = snapshot.efficiency_j_th
+        limit = caps.power_limit
+        return MinerStatus(
+            miner_id=miner_id,
+            power_w=snapshot.power_w or 0.0,
+            hashrate_ths=snapshot.hashrate_ths or 0.0,
+            efficiency_jth=remembered,
+            can_stop=caps.can_stop,
+            power_limit_min_w=None if limit is None else limit.minimum,
+            power_limit_max_w=None if limit is None else limit.maximum,
+        )
+
+    def _tariff_price(self, now: datetime) -> float | None:
+        period = self.config.tariff.period_at(now) if self.config.tariff else None
+        return None if period is None else period.price
+
+    def _break_even(self, decision: Decision) -> float | None:
+        hashprice = self.feeds.hashprice()
+        if hashprice is None:
+            return None
+        efficiency = fleet_efficiency(
+            (decision.state.miner(miner_id).full_power_w or 0.0, efficiency)
+            for miner_id, efficiency in self.memory.efficiency.items()
+            if miner_id in self.config.miners
+        )
+        return break_even_price(hashprice=hashprice, efficiency_jth=efficiency)
+
+    def _avoided_w(self, decision: Decision) -> float:
+        if self.config.observe_only:
+            return 0.0
+        total = 0.0
+        for target in decision.targets:
+            if target.curtailed and target.miner_id not in self.memory.miner_overrides:
+                full = decision.state.miner(target.miner_id).full_power_w or 0.0
+                total += max(full - target.expected_power_w, 0.0)
+        return total
+
+    def _account(self, now: datetime) -> None:
+        memory = self.memory
+        if memory.accounted_at is not None and memory.avoided_w > 0 and now > memory.accounted_at:
+            kwh = memory.avoided_w * (now - memory.accounted_at).total_seconds() / 3_600_000
+            memory.energy_kwh += kwh
+            if memory.price is not None:
+                memory.cost += kwh * memory.price
+        memory.accounted_at = now
+
+    def _announce(self, decision: Decision, reason_before: Reason) -> None:
+        curtailed = decision.curtailed
+        if curtailed == self.memory.curtailed:
+            return
+        self.memory.curtailed = curtailed
+        if curtailed:
+            event, reason = const.EVENT_CURTAILMENT_STARTED, decision.reason
+            miners = [t.miner_id for t in decision.targets if t.curtailed]
+        else:
+            event, reason = const.EVENT_CURTAILMENT_ENDED, reason_before
+            miners = list(self.config.miners)
+        self.hass.bus.async_fire(
+            event,
+            {
+                "plan": self.config_entry.title,
+                "config_entry_id": self.config_entry.entry_id,
+                "reason": reason.value,
+                "miners": [self._miner_name(miner_id) for miner_id in miners],
+                "miner_ids": miners,
+                "observe_only": self.config.observe_only,
+            },
+        )
+
+    def _miner_name(self, miner_id: str) -> str:
+        entry = self.hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, miner_id)
+        return entry.title if entry is not None else miner_id
+
+    def _schedule(self, when: datetime | None) -> None:
+        if self._unsub_timer is not None:
+            self._unsub_timer()
+            self._unsub_timer = None
+        if when is not None:
+            self._unsub_timer = async_track_point_in_utc_time(self.hass, self._on_timer, when)
+
+    # ---- overrides -------------------------------------------------------------------------
+    def _end_overrides(self, now: datetime, decision: Decision) -> None:
+        overrides = self.memory.miner_overrides
+        for miner_id, until in list(overrides.items()):
+            if decision.state.window_start is None or now >= until:
+                del overrides[miner_id]
+                self.actuators[miner_id].applied = RUN
+
+    @callback
+    def async_override_miner(self, miner_id: str) -> None:
+        """The user switched a miner during a window: leave it alone until the window ends."""
+        now = dt_util.utcnow()
+        if self.memory.state.window_start is None or miner_id not in self.actuators:
+            return
+        self.actuators[miner_id].release()
+        self.memory.miner_overrides[miner_id] = self._window_end(now) or now + timedelta(days=1)
+        LOGGER.info("Plan %s: %s overridden by the user", self.config_entry.title, miner_id)
+        self.async_decide(now)
+
+    def _window_end(self, now: datetime, data: PlanData | None = None) -> datetime | None:
+        data = data or self.data
+        current = next((w for w in data.windows if w.start <= now < w.end), None)
+        if current is not None:
+            return current.end
+        start, max_length = self.memory.state.window_start, self.config.max_curtailment
+        return start + max_length if start is not None and max_length is not None else None
+
+    # ---- actions ---------------------------------------------------------------------------
+    @callback
+    def async_set_enabled(self, enabled: bool) -> None:
+        self.memory.enabled = enabled
+        self.async_decide()
+
+    @callback
+    def async_curtail(self, duration: timedelta, target_w: float | None) -> None:
+        now = dt_util.utcnow()
+        action = None
+        if target_w is not None:
+            full = sum(
+                self.memory.state.miner(m).full_power_w or self._status(m).power_w
+                for m in self.config.miners
+            )
+            percent = 0.0 if full <= 0 else min(max(100 * target_w / full, 0.0), 100.0)
+            action = CurtailAction(mode=CurtailMode.LIMIT_PERCENT, value=percent)
+        self.memory.override = ManualOverride(
+            kind=OverrideKind.CURTAIL, until=now + duration, action=action
+        )
+        self.async_decide(now)
+
+    @callback
+    def async_resume(self, duration: timedelta | None) -> None:
+        """Run every miner for `duration`, else until the current window would end."""
+        now = dt_util.utcnow()
+        self.memory.override = None
+        until = now + duration if duration is not None else None
+        if until is None:
+            inputs = self._inputs(now, None)
+            upcoming = windows(
+                now=now,
+                settings=inputs.settings,
+                tariff=self.config.tariff,
+                prices=inputs.prices,
+                events=inputs.events,
+                fleet=inputs.fleet,
+                state=self.memory.state,
+                horizon=const.SCHEDULE_HORIZON,
+            )
+            until = next((w.end for w in upcoming if w.start <= now < w.end), None)
+        if until is not None:
+            self.memory.override = ManualOverride(kind=OverrideKind.RESUME, until=until)
+        self.async_decide(now)
+
+    @callback
+    def _on_timer(self, when: datetime) -> None:
+        self._unsub_timer = None
+        self.async_decide(when)
+
+    async def async_refresh_calendars(self) -> None:
+        await self.feeds.async_refresh_calendars(dt_util.utcnow())
+        self.async_decide()
+
+    async def async_poll_vtn(self) -> None:
+        if await self.feeds.async_poll_vtn(dt_util.utcnow()):
+            self.async_decide()
+
+    @callback
+    def async_account_energy(self, now: datetime) -> None:
+        """Add the energy avoided since the last decision (while curtailed)."""
+        if self.memory.avoided_w <= 0 or self.data is None:
+            return
+        self._account(now)
+        self._save()
+        self.async_set_updated_data(
+            replace(self.data, energy_kwh=self.memory.energy_kwh, cost=self.memory.cost)
+        )
+
+    # ---- persistence -----------------------------------------------------------------------
+    def _memory_dict(self) -> dict[str, Any]:
+        self.memory.applied = {
+            miner_id: actuator.applied
+            for miner_id, actuator in self.actuators.items()
+            if actuator.applied is not None
+        }
+        self.memory.restore_limits = {
+            miner_id: actuator.restore_limit_w
+            for miner_id, actuator in self.actuators.items()
+            if actuator.restore_limit_w is not None
+        }
+        return self.memory.to_dict()
+
+    @callback
+    def _save(self) -> None:
+        self._store.async_delay_save(self._memory_dict, const.SAVE_DELAY)

@@ -1,0 +1,185 @@
+"""The plan's inputs read from Home Assistant: price and hashprice entities, on/off and
+calendar DR entities, and the OpenADR 3 VTN. A feed that is down yields nothing (the price) or
+its last known events (calendars, the VTN)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
+from homeassistant.core import HomeAssistant, State
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.util import dt as dt_util
+
+from ..const import LOGGER
+from ..curtailment import (
+    DrEvent,
+    EventFormatError,
+    OpenAdrError,
+    PriceFormatError,
+    PricePoint,
+    PriceSeries,
+    VenClient,
+    event_from_entity_state,
+    events_from_calendar,
+    parse_prices,
+)
+from .config import PlanConfig
+from .const import CALENDAR_LOOKBACK, SCHEDULE_HORIZON, STATE_PRICE_VALIDITY
+
+
+def state_number(state: State | None) -> float | None:
+    if state is None or state.state in (STATE_UNAVAILABLE, STATE_UNKNOWN):
+        return None
+    try:
+        return float(state.state)
+    except ValueError:
+        return None
+
+
+class Feeds:
+    """Reads every input of one plan."""
+
+    def __init__(self, hass: HomeAssistant, config: PlanConfig) -> None:
+        self.hass = hass
+        self.config = config
+        self.calendar_events: tuple[DrEvent, ...] = ()
+        self.vtn_events: tuple[DrEvent, ...] = ()
+        self.vtn_error: str | None = None
+        self._hashprice: float | None = config.hashprice
+        self._vtn = (
+            VenClient(async_get_clientsession(hass), config.vtn) if config.vtn is not None else None
+        )
+
+    @property
+    def watched(self) -> list[str]:
+        """Entities whose state changes call for a new decision."""
+        found = [*self.config.dr_entities, *self.config.calendars]
+        for entity_id in (self.config.price_entity, self.config.hashprice_entity):
+            if entity_id:
+                found.append(entity_id)
+        return found
+
+    @property
+    def has_vtn(self) -> bool:
+        return self._vtn is not None
+
+    def hashprice(self) -> float | None:
+        """From its entity (the last good value while it is down), else the fixed value."""
+        entity_id = self.config.hashprice_entity
+        if entity_id:
+            value = state_number(self.hass.states.get(entity_id))
+            if value is not None:
+                self._hashprice = value
+        return self._hashprice
+
+    def unit(self) -> str | None:
+        if not self.config.price_entity:
+            return None
+        state = self.hass.states.get(self.config.price_entity)
+        return None if state is None else state.attributes.get("unit_of_measurement")
+
+    def prices(self, now: datetime) -> PriceSeries | None:
+        """Future prices from the entity's attributes, with its state as the price now."""
+        entity_id = self.config.price_entity
+        if not entity_id:
+            return None
+        state = self.hass.states.get(entity_id)
+        current = state_number(state)
+        if state is None or current is None:
+            return None
+        series = PriceSeries()
+        if self.config.price_preset is not None:
+            try:
+                series = parse_prices(
+                    dict(state.attributes),
+                    preset=self.config.price_preset,
+                    timezone=dt_util.get_default_time_zone(),
+                )
+            except PriceFormatError as err:
+                LOGGER.debug("No future prices in %s: %s", entity_id, err)
+        point = series.point_at(now)
+        if point is not None:
+            live = PricePoint(start=point.start, end=point.end, price=current)
+        else:
+            following = series.next_change(now)
+            end = now + STATE_PRICE_VALIDITY
+            live = PricePoint(
+                start=now, end=min(end, following) if following else end, price=current
+            )
+        return series.merged(PriceSeries((live,)))
+
+    def events(self) -> tuple[DrEvent, ...]:
+        found: list[DrEvent] = [*self.calendar_events, *self.vtn_events]
+        for entity_id in self.config.dr_entities:
+            state = self.hass.states.get(entity_id)
+            if state is None:
+                continue
+            try:
+                event = event_from_entity_state(
+                    entity_id=entity_id, state=state.state, last_changed=state.last_changed
+                )
+            except EventFormatError as err:
+                LOGGER.warning("Ignoring %s as a DR feed: %s", entity_id, err)
+                continue
+            if event is not None:
+                found.append(event)
+        return tuple(found)
+
+    async def async_refresh_calendars(self, now: datetime) -> bool:
+        """Read the calendars' events; `True` if they changed."""
+        if not self.config.calendars:
+            return False
+        try:
+            response = await self.hass.services.async_call(
+                "calendar",
+                "get_events",
+                {
+                    "entity_id": list(self.config.calendars),
+                    "start_date_time": now - CALENDAR_LOOKBACK,
+                    "end_date_time": now + SCHEDULE_HORIZON,
+                },
+                blocking=True,
+                return_response=True,
+            )
+        except HomeAssistantError as err:
+            LOGGER.warning("Cannot read the DR calendars: %s", err)
+            return False
+        found: list[DrEvent] = []
+        for calendar_id in self.config.calendars:
+            if not response or calendar_id not in response:
+                continue
+            try:
+                found.extend(
+                    events_from_calendar(
+                        response,
+                        calendar_id=calendar_id,
+                        timezone=dt_util.get_default_time_zone(),
+                        summary_contains=self.config.calendar_match,
+                    )
+                )
+            except EventFormatError as err:
+                LOGGER.warning("Cannot read the events of %s: %s", calendar_id, err)
+        events = tuple(found)
+        changed = events != self.calendar_events
+        self.calendar_events = events
+        return changed
+
+    async def async_poll_vtn(self, now: datetime) -> bool:
+        """Ask the VTN for events; `True` if they changed. Down: the last events stay."""
+        if self._vtn is None:
+            return False
+        try:
+            events = await self._vtn.events(now=now)
+        except OpenAdrError as err:
+            if self.vtn_error is None:
+                LOGGER.warning("The OpenADR VTN is unavailable: %s", err)
+            self.vtn_error = str(err)
+            return False
+        if self.vtn_error is not None:
+            LOGGER.info("The OpenADR VTN is back")
+            self.vtn_error = None
+        changed = events != self.vtn_events
+        self.vtn_events = events
+        return changed
