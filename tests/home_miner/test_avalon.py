@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from homeassistant.const import STATE_OFF, STATE_ON
+from homeassistant import config_entries
+from homeassistant.const import CONF_HOST, STATE_OFF, STATE_ON
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 
+from custom_components.home_miner.const import DOMAIN
 from tests.conftest import SimFactory
 from tests.home_miner.conftest import AddMiner
 from tests.simulator.avalon import AvalonNanoMiner
@@ -57,3 +59,19 @@ async def test_soft_off_where_the_firmware_has_it(
     assert hass.states.get(switch).state == STATE_OFF
     await hass.services.async_call("switch", "turn_on", {"entity_id": switch}, blocking=True)
     assert miner.soft_off is False
+
+
+async def test_nano3_without_mac_is_unsupported(
+    hass: HomeAssistant, simulate: SimFactory, loopback: None
+) -> None:
+    miner = await simulate(AvalonNanoMiner, "127.0.9.4", model="Avalon Nano 3")
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": config_entries.SOURCE_USER}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "host"}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_HOST: miner.ip}
+    )
+    assert result["errors"] == {"base": "unsupported_miner"}

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
-from ..errors import MinerCommandError, MinerConnectionError
+from ..errors import MinerCommandError, MinerConnectionError, UnsupportedMinerError
 from ..http import MinerHttp
 from ..model import (
     Board,
@@ -119,7 +119,8 @@ class Driver:
 
     def identity(self, host: str, miner: AnyMiner, data: Any) -> MinerIdentity:
         if not data.mac:
-            raise MinerConnectionError("the miner did not report its MAC address")
+            # Entries are keyed by MAC; pyasic cannot read it on some models (Avalon Nano 3).
+            raise UnsupportedMinerError(f"{miner.model} does not report its MAC address")
         return MinerIdentity(
             host=host,
             mac=str(data.mac).upper(),
