@@ -32,6 +32,7 @@ import voluptuous as vol
 
 from .const import (
     CONF_ENTRY_TYPE,
+    CONF_MINER_CLASS,
     CONF_POLL_INTERVAL,
     DEFAULT_POLL_INTERVAL,
     DOMAIN,
@@ -177,7 +178,11 @@ class HomeMinerConfigFlow(PlanSteps, ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         await self.async_set_unique_id(format_mac(client.identity.mac), raise_on_progress=False)
         self._abort_if_unique_id_configured(updates={CONF_HOST: client.host})
-        data: dict[str, Any] = {CONF_ENTRY_TYPE: ENTRY_TYPE_MINER, CONF_HOST: client.host}
+        data: dict[str, Any] = {
+            CONF_ENTRY_TYPE: ENTRY_TYPE_MINER,
+            CONF_HOST: client.host,
+            CONF_MINER_CLASS: client.miner_class,
+        }
         if credentials.password is not None:
             data[CONF_USERNAME] = credentials.username
             data[CONF_PASSWORD] = credentials.password

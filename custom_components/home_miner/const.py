@@ -10,6 +10,7 @@ LOGGER = logging.getLogger(__package__)
 CONF_ENTRY_TYPE: Final = "entry_type"
 ENTRY_TYPE_MINER: Final = "miner"
 CONF_POLL_INTERVAL: Final = "poll_interval"
+CONF_MINER_CLASS: Final = "miner_class"
 
 DEFAULT_POLL_INTERVAL: Final = 15
 MIN_POLL_INTERVAL: Final = 5

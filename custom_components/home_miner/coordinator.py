@@ -15,6 +15,7 @@ from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
 from .const import (
+    CONF_MINER_CLASS,
     CONF_POLL_INTERVAL,
     DEFAULT_POLL_INTERVAL,
     DOMAIN,
@@ -85,11 +86,15 @@ class MinerCoordinator(DataUpdateCoordinator[MinerSnapshot]):
         """Detect the miner (once); a miner that is off raises, so setup is retried."""
         self.client = await self._async_detect()
 
-    async def _async_detect(self) -> MinerClient:
+    async def _async_detect(self, *, from_scratch: bool = False) -> MinerClient:
+        """Reach the miner: by the class found last time, or by pyasic's full detection."""
         host = self.config_entry.data[CONF_HOST]
         await async_load_pyasic(self.hass)
+        known = None if from_scratch else self.config_entry.data.get(CONF_MINER_CLASS)
         try:
-            client = await async_connect(host, async_get_clientsession(self.hass), self.credentials)
+            client = await async_connect(
+                host, async_get_clientsession(self.hass), self.credentials, known
+            )
         except MinerAuthError as err:
             raise ConfigEntryAuthFailed(
                 translation_domain=DOMAIN,
@@ -108,12 +113,17 @@ class MinerCoordinator(DataUpdateCoordinator[MinerSnapshot]):
                 translation_key="wrong_miner",
                 translation_placeholders={"host": host, "mac": client.identity.mac},
             )
+        if self.config_entry.data.get(CONF_MINER_CLASS) != client.miner_class:
+            self.hass.config_entries.async_update_entry(
+                self.config_entry,
+                data={**self.config_entry.data, CONF_MINER_CLASS: client.miner_class},
+            )
         return client
 
     async def _async_update_data(self) -> MinerSnapshot:
         if self._failures >= REDETECT_AFTER_FAILURES:
             # The miner may have come back with other firmware or at a changed address.
-            self.client = await self._async_detect()
+            self.client = await self._async_detect(from_scratch=True)
             self._failures = 0
         try:
             snapshot = await self.client.async_fetch()

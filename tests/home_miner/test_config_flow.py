@@ -41,7 +41,11 @@ async def test_user_host_creates_entry(
     result = await hass.config_entries.flow.async_configure(flow_id, {CONF_HOST: bitaxe.ip})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == "bitaxe-gamma"
-    assert result["data"] == {"entry_type": "miner", CONF_HOST: bitaxe.ip}
+    assert result["data"] == {
+        "entry_type": "miner",
+        CONF_HOST: bitaxe.ip,
+        "miner_class": "pyasic.miners.bitaxe.espminer.BM.BM1370:BitAxeGamma",
+    }
     assert result["result"].unique_id == bitaxe.mac.lower()
 
 
@@ -277,3 +281,30 @@ async def test_redetects_after_repeated_failures(
     await coordinator.async_refresh()
     assert coordinator.last_update_success
     assert coordinator.client is not first_client
+
+
+async def test_setup_skips_detection_for_a_known_miner(
+    hass: HomeAssistant, bitaxe: BitaxeMiner, add_miner: AddMiner
+) -> None:
+    entry = await add_miner(bitaxe.ip)
+    await hass.config_entries.async_unload(entry.entry_id)
+    with patch("pyasic.get_miner", side_effect=AssertionError("detected again")):
+        assert await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is config_entries.ConfigEntryState.LOADED
+
+
+async def test_setup_detects_again_when_the_known_class_is_wrong(
+    hass: HomeAssistant, bitaxe: BitaxeMiner, add_miner: AddMiner
+) -> None:
+    entry = await add_miner(bitaxe.ip)
+    right = entry.data["miner_class"]
+    await hass.config_entries.async_unload(entry.entry_id)
+    hass.config_entries.async_update_entry(
+        entry,
+        data={
+            **entry.data,
+            "miner_class": "pyasic.miners.avalonminer.cgminer.nano.nano3:CGMinerAvalonNano3s",
+        },
+    )
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.data["miner_class"] == right

@@ -10,7 +10,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 import importlib
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import aiohttp
 
@@ -45,13 +45,31 @@ def _pyasic() -> Any:
 
 
 async def async_connect(
-    host: str, session: aiohttp.ClientSession, credentials: Credentials | None = None
+    host: str,
+    session: aiohttp.ClientSession,
+    credentials: Credentials | None = None,
+    miner_class: str | None = None,
 ) -> MinerClient:
-    """Detect the miner at `host` and read who it is.
+    """Reach the miner at `host` and read who it is.
 
-    Raises MinerConnectionError when nothing answers, UnsupportedMinerError when something
-    answers that is not a miner we can drive, MinerAuthError when it refuses the login.
+    `miner_class` is what an earlier detection found (`MinerClient.miner_class`): the miner
+    object is then built directly, skipping pyasic's probes, and detection runs only if that
+    fails (the firmware may have changed). Raises MinerConnectionError when nothing answers,
+    UnsupportedMinerError when something answers that we cannot drive, MinerAuthError when
+    it refuses the login.
     """
+    credentials = credentials or Credentials()
+    known = _known_miner(miner_class, host) if miner_class else None
+    if known is not None and (driver := driver_for(known)) is not None:
+        client = MinerClient(host, known, driver, session, credentials)
+        try:
+            await client.async_identify()
+        except (MinerAuthError, UnsupportedMinerError):
+            raise
+        except MinerError:
+            _LOGGER.debug("%s is not the %s it was; detecting it again", host, miner_class)
+        else:
+            return client
     pyasic = _pyasic()
     try:
         async with asyncio.timeout(DETECT_TIMEOUT):
@@ -63,9 +81,23 @@ async def async_connect(
     driver = driver_for(miner)
     if driver is None:
         raise UnsupportedMinerError(f"{type(miner).__name__} at {host} is not supported")
-    client = MinerClient(host, miner, driver, session, credentials or Credentials())
+    client = MinerClient(host, miner, driver, session, credentials)
     await client.async_identify()
     return client
+
+
+def _known_miner(miner_class: str, host: str) -> AnyMiner | None:
+    """Build a pyasic miner object from its class path, e.g. `pyasic.miners…:BitAxeGamma`."""
+    module_name, _, qualname = miner_class.partition(":")
+    if not module_name.startswith("pyasic.") or not qualname:
+        return None
+    try:
+        target: Any = importlib.import_module(module_name)
+        for part in qualname.split("."):
+            target = getattr(target, part)
+        return cast("AnyMiner", target(host))
+    except (ImportError, AttributeError, TypeError):
+        return None
 
 
 async def async_scan(subnet: str) -> list[FoundMiner]:
@@ -109,6 +141,12 @@ class MinerClient:
         driver.bind(miner, session, credentials)
         self.identity: MinerIdentity
         self.capabilities: Capabilities
+
+    @property
+    def miner_class(self) -> str:
+        """Where pyasic's class for this miner lives, to skip detection next time."""
+        cls = type(self._miner)
+        return f"{cls.__module__}:{cls.__qualname__}"
 
     @property
     def driver(self) -> Driver:
