@@ -14,11 +14,18 @@ defaults, which wipes the pools. So the web side is done here:
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ..errors import MinerCommandError, MinerConnectionError
-from ..model import Capabilities, Credentials, Family, MinerIdentity, MinerSnapshot
+from ..model import (
+    Board,
+    Capabilities,
+    Credentials,
+    Family,
+    MinerIdentity,
+    MinerSnapshot,
+    Pool,
+)
 from .base import Driver
 
 if TYPE_CHECKING:
@@ -41,20 +48,42 @@ NOMINAL_J_TH = {
     "T21": 19.0,
 }
 DEFAULT_J_TH = 30.0
+GH_PER_TH = 1000.0
+GH_PER_UNIT = {"MH/s": 0.001, "GH/s": 1.0, "TH/s": 1000.0}
+
+
+def _board(chain: dict[str, Any], unit: float, expected_chips: int | None) -> Board:
+    chip = [float(t) for t in chain.get("temp_chip", []) if t]
+    pcb = [float(t) for t in chain.get("temp_pcb", []) if t]
+    rate = float(chain.get("rate_real") or 0) * unit / GH_PER_TH
+    return Board(
+        index=int(chain.get("index", 0)),
+        hashrate_ths=rate,
+        temperature=max(pcb) if pcb else None,
+        chip_temperature=max(chip) if chip else None,
+        chips=int(chain.get("asic_num") or 0),
+        expected_chips=expected_chips,
+        active=rate > 0,
+    )
+
+
+def _active_pool(answer: Any) -> Pool | None:
+    pools = answer.get("POOLS") if isinstance(answer, dict) else None
+    for entry in pools or []:
+        if isinstance(entry, dict) and entry.get("url"):
+            return Pool(
+                url=str(entry["url"]),
+                user=str(entry.get("user") or "") or None,
+                accepted=int(entry.get("accepted") or 0),
+                rejected=int(entry.get("rejected") or 0),
+            )
+    return None
 
 
 class AntminerStockDriver(Driver):
     """Antminer, stock firmware."""
 
     family = Family.ANTMINER_STOCK
-    poll_options = [
-        "hashrate",
-        "expected_hashrate",
-        "hashboards",
-        "fans",
-        "uptime",
-        "pools",
-    ]
 
     def __init__(self) -> None:
         self._j_th = DEFAULT_J_TH
@@ -99,20 +128,38 @@ class AntminerStockDriver(Driver):
         return identity, caps
 
     async def fetch(self, miner: AnyMiner, caps: Capabilities) -> MinerSnapshot:
-        conf, data = await asyncio.gather(
-            self._conf(miner), self.get_data(miner, self.data_options(caps))
-        )
-        blink = await self._cgi(miner, "get_blink_status")
-        snapshot = self.snapshot(miner, data, caps)
-        mode = str(conf.get("bitmain-work-mode", MODE_NORMAL))
-        mining = mode != MODE_SLEEP and bool(snapshot.hashrate_ths)
-        hashrate = snapshot.hashrate_ths or 0.0
-        return replace(
-            snapshot,
+        # stats.cgi carries hashrate, chains, fans, mode and uptime in one answer; with
+        # pools.cgi that is the whole poll, over one kept-alive, already-authorised connection.
+        stats, pools = await asyncio.gather(self._cgi(miner, "stats"), self._cgi(miner, "pools"))
+        try:
+            body = stats["STATS"][0] if stats["STATS"] else {}
+            unit = GH_PER_UNIT.get(str(body.get("rate_unit", "GH/s")), 1.0)
+            chains = [c for c in body.get("chain", []) if isinstance(c, dict)]
+            boards = tuple(_board(c, unit, miner.expected_chips) for c in chains)
+            hashrate = float(body.get("rate_5s") or 0) * unit / GH_PER_TH
+            mode = str(body.get("miner-mode", MODE_NORMAL))
+            fans = tuple(int(f) for f in body.get("fan", []))
+            uptime = int(body.get("elapsed") or 0)
+        except (KeyError, IndexError, TypeError, ValueError) as err:
+            raise MinerConnectionError(f"the miner's stats could not be read: {err!r}") from err
+        mining = mode != MODE_SLEEP and hashrate > 0
+        temps = [t for b in boards for t in (b.chip_temperature, b.temperature) if t]
+        return MinerSnapshot(
             is_mining=mining,
-            work_mode=WORK_MODES.get(mode),
+            hashrate_ths=hashrate,
+            expected_hashrate_ths=float(body.get("rate_ideal") or 0) * unit / GH_PER_TH or None,
             power_w=round(hashrate * self._j_th, 1) if mining else IDLE_W,
-            fault_light=bool(blink.get("blink")) if isinstance(blink, dict) else None,
+            power_limit_w=None,
+            temperature_avg=round(sum(temps) / len(temps), 1) if temps else None,
+            temperature_max=max(temps) if temps else None,
+            env_temperature=None,
+            uptime_s=uptime,
+            boards=boards,
+            fans=fans,
+            pool=_active_pool(pools),
+            work_mode=WORK_MODES.get(mode),
+            missing_boards=max(0, caps.boards - len(boards)) if mining else 0,
+            overheat_c=caps.overheat_c,
         )
 
     async def _conf(self, miner: AnyMiner) -> dict[str, Any]:

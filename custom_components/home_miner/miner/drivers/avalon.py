@@ -16,8 +16,17 @@ from dataclasses import dataclass, replace
 import time
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
+
 from ..errors import MinerCommandError, MinerConnectionError
-from ..model import Capabilities, Family, MinerIdentity, MinerSnapshot, PowerLimitRange
+from ..model import (
+    Capabilities,
+    Credentials,
+    Family,
+    MinerIdentity,
+    MinerSnapshot,
+    PowerLimitRange,
+)
 from .base import Driver, ths
 
 if TYPE_CHECKING:
@@ -51,13 +60,30 @@ class AvalonNanoDriver(Driver):
         "wattage",
         "wattage_limit",
         "fans",
-        "errors",
         "uptime",
         "pools",
     ]
 
     def __init__(self) -> None:
         self._model = NANO3S
+
+    def bind(
+        self, miner: AnyMiner, session: aiohttp.ClientSession, credentials: Credentials
+    ) -> None:
+        super().bind(miner, session, credentials)
+        # pyasic fetches `estats` once per poll but parses it again for every data item
+        # (a deep copy and a regex pass each time); parse each answer once.
+        parse = miner.parse_estats
+        last: list[tuple[object, Any]] = []
+
+        def parse_once(raw: object) -> Any:
+            if last and last[0][0] is raw:
+                return last[0][1]
+            parsed = parse(raw)
+            last[:] = [(raw, parsed)]
+            return parsed
+
+        miner.parse_estats = parse_once
 
     async def _ascset(self, miner: AnyMiner, command: str, option: str) -> str:
         """Send one `ascset`; return the firmware's message, raise if it refused."""
