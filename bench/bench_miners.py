@@ -4,7 +4,8 @@
 
 For each fleet size a simulated fleet (Bitaxe, Avalon Nano, Antminer in turn) runs in its own
 process, so this process's CPU is Home Assistant's and the integration's alone. Printed:
-- setup: wall time to set up all entries (concurrently, as at Home Assistant start);
+- setup: wall time to set up all entries (concurrently, as at Home Assistant start, each
+  entry knowing its miner's pyasic class from when it was added);
 - refresh: one refresh of every miner, wall time and CPU ms per miner;
 - stall: the longest the event loop was late during one full poll interval, polls spread;
 - memory: peak RSS of this process;
@@ -119,13 +120,21 @@ async def run_size(size: int, interval: int) -> dict[str, float]:
         frame.async_setup(hass)
         hass.data.pop(loader.DATA_CUSTOM_COMPONENTS, None)
         assert await async_setup_component(hass, "network", {})
+        pyasic = __import__("pyasic")
+        # What the config flow stored when each miner was added: its pyasic class.
+        found = await asyncio.gather(*(pyasic.get_miner(m["ip"]) for m in miners))
+        classes = {str(f.ip): f"{type(f).__module__}:{type(f).__qualname__}" for f in found if f}
         entries = []
         for miner in miners:
             entry = MockConfigEntry(
                 domain=DOMAIN,
                 title=miner["hostname"],
                 unique_id=format_mac(miner["mac"]),
-                data={CONF_ENTRY_TYPE: ENTRY_TYPE_MINER, "host": miner["ip"]},
+                data={
+                    CONF_ENTRY_TYPE: ENTRY_TYPE_MINER,
+                    "host": miner["ip"],
+                    "miner_class": classes[miner["ip"]],
+                },
                 options={CONF_POLL_INTERVAL: interval},
             )
             entry.add_to_hass(hass)
@@ -152,8 +161,6 @@ async def run_size(size: int, interval: int) -> dict[str, float]:
         assert all(c.last_update_success for c in coordinators)
 
         stall = await longest_stall(interval + 1)
-
-        pyasic = __import__("pyasic")
 
         async def redetect_all() -> None:
             async def one(ip: str) -> None:

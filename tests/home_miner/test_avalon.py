@@ -24,7 +24,7 @@ def _entity(hass: HomeAssistant, entry_id: str, domain: str, key: str) -> str | 
 async def test_levels_including_the_lowest(
     hass: HomeAssistant, simulate: SimFactory, add_miner: AddMiner
 ) -> None:
-    miner = await simulate(AvalonNanoMiner, "127.0.9.2", command_delay=0.1)
+    miner = await simulate(AvalonNanoMiner, "127.0.17.2", command_delay=0.1)
     entry = await add_miner(miner.ip)
     assert _entity(hass, entry.entry_id, "switch", "mining") is None  # no softoff on this firmware
     select = _entity(hass, entry.entry_id, "select", "work_mode")
@@ -49,7 +49,7 @@ async def test_levels_including_the_lowest(
 async def test_soft_off_where_the_firmware_has_it(
     hass: HomeAssistant, simulate: SimFactory, add_miner: AddMiner
 ) -> None:
-    miner = await simulate(AvalonNanoMiner, "127.0.9.3", command_delay=0.1, soft_off=True)
+    miner = await simulate(AvalonNanoMiner, "127.0.17.3", command_delay=0.1, soft_off=True)
     entry = await add_miner(miner.ip)
     switch = _entity(hass, entry.entry_id, "switch", "mining")
     assert switch is not None
@@ -64,7 +64,7 @@ async def test_soft_off_where_the_firmware_has_it(
 async def test_nano3_without_mac_is_unsupported(
     hass: HomeAssistant, simulate: SimFactory, loopback: None
 ) -> None:
-    miner = await simulate(AvalonNanoMiner, "127.0.9.4", model="Avalon Nano 3")
+    miner = await simulate(AvalonNanoMiner, "127.0.17.4", model="Avalon Nano 3")
     result = await hass.config_entries.flow.async_init(
         DOMAIN, context={"source": config_entries.SOURCE_USER}
     )

@@ -12,19 +12,19 @@ does not know. So controls are sent here as the firmware takes them:
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, replace
 import time
 from typing import TYPE_CHECKING, Any
 
-import aiohttp
-
 from ..errors import MinerCommandError, MinerConnectionError
 from ..model import (
+    Board,
     Capabilities,
-    Credentials,
     Family,
     MinerIdentity,
     MinerSnapshot,
+    Pool,
     PowerLimitRange,
 )
 from .base import Driver, ths
@@ -43,47 +43,46 @@ class NanoModel:
     limits_w: tuple[int, int, int]
     draw_w: tuple[int, int, int]
     idle_w: int
+    ps_watts: int
+    """Index of the wall watts in the `PS[...]` field of `MM ID0`."""
 
 
-NANO3 = NanoModel(selector="worklevel", limits_w=(60, 90, 125), draw_w=(59, 89, 125), idle_w=6)
-NANO3S = NanoModel(selector="workmode", limits_w=(75, 100, 133), draw_w=(74, 99, 133), idle_w=7)
+NANO3 = NanoModel(
+    selector="worklevel", limits_w=(60, 90, 125), draw_w=(59, 89, 125), idle_w=6, ps_watts=5
+)
+NANO3S = NanoModel(
+    selector="workmode", limits_w=(75, 100, 133), draw_w=(74, 99, 133), idle_w=7, ps_watts=6
+)
+GH_PER_TH = 1000.0
+
+
+def _number(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _active_pool(answer: dict[str, Any]) -> Pool | None:
+    pools = [p for p in answer.get("POOLS", []) if isinstance(p, dict) and p.get("URL")]
+    active = next((p for p in pools if p.get("Stratum Active")), pools[0] if pools else None)
+    if active is None:
+        return None
+    return Pool(
+        url=str(active["URL"]),
+        user=str(active.get("User") or "") or None,
+        accepted=int(active.get("Accepted") or 0),
+        rejected=int(active.get("Rejected") or 0),
+    )
 
 
 class AvalonNanoDriver(Driver):
     """Avalon Nano 3 and 3s."""
 
     family = Family.AVALON_NANO
-    poll_options = [
-        "hashrate",
-        "expected_hashrate",
-        "hashboards",
-        "wattage",
-        "wattage_limit",
-        "fans",
-        "uptime",
-        "pools",
-    ]
 
     def __init__(self) -> None:
         self._model = NANO3S
-
-    def bind(
-        self, miner: AnyMiner, session: aiohttp.ClientSession, credentials: Credentials
-    ) -> None:
-        super().bind(miner, session, credentials)
-        # pyasic fetches `estats` once per poll but parses it again for every data item
-        # (a deep copy and a regex pass each time); parse each answer once.
-        parse = miner.parse_estats
-        last: list[tuple[object, Any]] = []
-
-        def parse_once(raw: object) -> Any:
-            if last and last[0][0] is raw:
-                return last[0][1]
-            parsed = parse(raw)
-            last[:] = [(raw, parsed)]
-            return parsed
-
-        miner.parse_estats = parse_once
 
     async def _ascset(self, miner: AnyMiner, command: str, option: str) -> str:
         """Send one `ascset`; return the firmware's message, raise if it refused."""
@@ -133,22 +132,67 @@ class AvalonNanoDriver(Driver):
         )
         return identity, caps
 
+    async def _rpc(self, miner: AnyMiner, command: str) -> dict[str, Any]:
+        try:
+            answer = await miner.rpc.send_command(command)
+        except Exception as err:
+            raise MinerConnectionError(f"{command}: {err}") from err
+        if not isinstance(answer, dict) or not answer:
+            # pyasic turns a refused connection into an empty answer.
+            raise MinerConnectionError(f"{command}: the miner did not answer")
+        return answer
+
     async def fetch(self, miner: AnyMiner, caps: Capabilities) -> MinerSnapshot:
-        data = await self.get_data(miner, self.data_options(caps))
-        snapshot = self.snapshot(miner, data, caps)
-        level = self._level(data.wattage_limit)
-        power = snapshot.power_w
-        if caps.power_estimated:
-            power = float(
-                self._model.draw_w[level]
-                if snapshot.is_mining and level is not None
-                else self._model.idle_w
+        # One `estats` carries everything but the pool; pyasic would ask three commands and
+        # parse the answer once per data item.
+        raw, pools = await asyncio.gather(self._rpc(miner, "estats"), self._rpc(miner, "pools"))
+        try:
+            mm = miner.parse_estats(raw)["STATS"][0]["MM ID0"]
+            hashrate = float(mm.get("GHSspd", 0)) / GH_PER_TH
+            expected = float(mm.get("GHSmm", 0)) / GH_PER_TH or None
+            level = self._level(mm.get("MPO"))
+            watts = mm.get("PS", [])
+            measured = (
+                float(watts[self._model.ps_watts]) if len(watts) > self._model.ps_watts else None
             )
-        return replace(
-            snapshot,
+            chip_max = _number(mm.get("TMax", mm.get("Tmax")))
+            chip_avg = _number(mm.get("TAvg"))
+            env = _number(mm.get("Temp"))
+            uptime = int(mm.get("Elapsed", 0))
+            soft_off = int(mm.get("SoftOFF", 0)) == 1
+            fans = tuple(int(mm[f"Fan{i + 1}"]) for i in range(caps.fans) if f"Fan{i + 1}" in mm)
+        except (KeyError, IndexError, TypeError, ValueError) as err:
+            raise MinerConnectionError(f"the miner's estats could not be read: {err!r}") from err
+        mining = hashrate > 0 and not soft_off
+        power = measured
+        if caps.power_estimated or power is None:
+            power = float(
+                self._model.draw_w[level] if mining and level is not None else self._model.idle_w
+            )
+        board = Board(
+            index=0,
+            hashrate_ths=hashrate,
+            temperature=chip_avg,
+            chip_temperature=chip_max,
+            chips=None,
+            expected_chips=None,
+            active=mining,
+        )
+        return MinerSnapshot(
+            is_mining=mining,
+            hashrate_ths=hashrate,
+            expected_hashrate_ths=expected,
             power_w=power,
             power_limit_w=float(self._model.limits_w[level]) if level is not None else None,
+            temperature_avg=chip_avg,
+            temperature_max=chip_max,
+            env_temperature=env if env is not None and env > -273 else None,
+            uptime_s=uptime,
+            boards=(board,),
+            fans=fans,
+            pool=_active_pool(pools),
             work_mode=LEVEL_NAMES[level] if level is not None else None,
+            overheat_c=caps.overheat_c,
         )
 
     def _level(self, limit: Any) -> int | None:
