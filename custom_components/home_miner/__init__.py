@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from homeassistant.config_entries import ConfigEntry
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.const import Platform
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.typing import ConfigType
+from homeassistant.util.hass_dict import HassKey
 
 from .const import DOMAIN, SIGNAL_MINERS_CHANGED
 from .coordinator import MinerConfigEntry, MinerCoordinator
 from .plan import (
+    async_miner_removed,
     async_remove_plan_entry,
     async_setup_plan_entry,
     async_unload_plan_entry,
@@ -30,6 +32,10 @@ PLATFORMS: list[Platform] = [
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
+# The coordinator of each unloaded miner entry, kept until the entry is set up again or
+# removed: a removed miner that a plan left curtailed is handed back through it.
+DATA_UNLOADED: HassKey[dict[str, MinerCoordinator]] = HassKey(f"{DOMAIN}_unloaded_miners")
+
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the plan actions, once for every entry."""
@@ -41,12 +47,21 @@ async def async_setup_entry(hass: HomeAssistant, entry: MinerConfigEntry) -> boo
     """Set up one miner; a miner that is off makes Home Assistant retry later."""
     if is_plan(entry):
         return await async_setup_plan_entry(hass, entry)
+    hass.data.setdefault(DATA_UNLOADED, {}).pop(entry.entry_id, None)
     coordinator = MinerCoordinator(hass, entry)
     await coordinator.async_config_entry_first_refresh()
     entry.runtime_data = coordinator
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     coordinator.async_start_polling()
-    async_dispatcher_send(hass, SIGNAL_MINERS_CHANGED)
+
+    @callback
+    def _on_state_change() -> None:
+        # Plans act only on loaded miners: tell them once this entry is LOADED, not while
+        # its setup is still in progress (they would not see it yet).
+        if entry.state is ConfigEntryState.LOADED:
+            async_dispatcher_send(hass, SIGNAL_MINERS_CHANGED)
+
+    entry.async_on_unload(entry.async_on_state_change(_on_state_change))
     return True
 
 
@@ -55,6 +70,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: MinerConfigEntry) -> bo
         return await async_unload_plan_entry(hass, entry)
     unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
     if unloaded:
+        hass.data.setdefault(DATA_UNLOADED, {})[entry.entry_id] = entry.runtime_data
         async_dispatcher_send(hass, SIGNAL_MINERS_CHANGED)
     return unloaded
 
@@ -62,3 +78,5 @@ async def async_unload_entry(hass: HomeAssistant, entry: MinerConfigEntry) -> bo
 async def async_remove_entry(hass: HomeAssistant, entry: ConfigEntry) -> None:
     if is_plan(entry):
         await async_remove_plan_entry(hass, entry)
+    elif (coordinator := hass.data.get(DATA_UNLOADED, {}).pop(entry.entry_id, None)) is not None:
+        await async_miner_removed(hass, entry, coordinator)

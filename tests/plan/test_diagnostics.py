@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+from homeassistant.core import HomeAssistant
+from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
-
-from homeassistant.core import HomeAssistant
-from homeassistant.setup import async_setup_component
 
 from .conftest import AddPlan, Fleet, miner_id, plan_of, settle
 from .test_tou import PEAK

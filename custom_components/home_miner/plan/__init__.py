@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import Platform
@@ -12,9 +12,11 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.storage import Store
 
 from ..const import CONF_ENTRY_TYPE, DOMAIN, ENTRY_TYPE_PLAN
+from ..coordinator import MinerCoordinator
 from ..curtailment import CurtailmentError
 from . import const
-from .coordinator import PlanConfigEntry, PlanCoordinator
+from .coordinator import PlanConfigEntry, PlanCoordinator, async_hand_back_stored
+from .memory import PlanMemory
 
 PLAN_PLATFORMS: list[Platform] = [
     Platform.BINARY_SENSOR,
@@ -39,6 +41,7 @@ async def async_setup_plan_entry(hass: HomeAssistant, entry: ConfigEntry) -> boo
             translation_key="plan_invalid",
             translation_placeholders={"error": str(err)},
         ) from err
+    entry.async_on_unload(coordinator.async_stop)
     await coordinator.async_config_entry_first_refresh()
     plan_entry.runtime_data = coordinator
     coordinator.async_start()
@@ -50,22 +53,41 @@ async def async_unload_plan_entry(hass: HomeAssistant, entry: ConfigEntry) -> bo
     plan_entry = cast(PlanConfigEntry, entry)
     unloaded = await hass.config_entries.async_unload_platforms(entry, PLAN_PLATFORMS)
     if unloaded:
-        await plan_entry.runtime_data.async_save_now()
+        if entry.disabled_by is not None:
+            # Disabled: the plan stops acting, so nothing it curtailed may stay curtailed.
+            await plan_entry.runtime_data.async_hand_back()
+        else:
+            await plan_entry.runtime_data.async_save_now()
     return unloaded
 
 
 async def async_remove_plan_entry(hass: HomeAssistant, entry: ConfigEntry) -> None:
-    """Forget the plan's state and its repair issues."""
-    await Store[dict[str, object]](
-        hass, const.STORAGE_VERSION, f"{DOMAIN}.plan.{entry.entry_id}"
-    ).async_remove()
+    """Hand back every miner the plan left curtailed; forget its state and repair issues."""
+    store = Store[dict[str, Any]](hass, const.STORAGE_VERSION, f"{DOMAIN}.plan.{entry.entry_id}")
+    # The plan is unloaded by now (runtime data gone): what it left curtailed is in its store.
+    await async_hand_back_stored(hass, entry, PlanMemory.from_dict(await store.async_load()))
+    await store.async_remove()
     for miner in entry.options.get(const.CONF_MINERS, []):
         ir.async_delete_issue(hass, DOMAIN, f"miner_refuses_{entry.entry_id}_{miner['miner']}")
+
+
+async def async_miner_removed(
+    hass: HomeAssistant, miner_entry: ConfigEntry, coordinator: MinerCoordinator
+) -> None:
+    """A miner entry is being deleted: every plan that left it curtailed hands it back
+    through the miner's last coordinator."""
+    if miner_entry.unique_id is None:
+        return
+    for entry in hass.config_entries.async_entries(DOMAIN):
+        plan = getattr(entry, "runtime_data", None)
+        if is_plan(entry) and isinstance(plan, PlanCoordinator):
+            await plan.async_forget_miner(miner_entry.unique_id, coordinator)
 
 
 __all__ = [
     "PlanConfigEntry",
     "PlanCoordinator",
+    "async_miner_removed",
     "async_remove_plan_entry",
     "async_setup_plan_entry",
     "async_unload_plan_entry",

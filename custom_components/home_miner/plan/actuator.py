@@ -68,7 +68,13 @@ def miner_coordinator(hass: HomeAssistant, miner_id: str) -> MinerCoordinator | 
 
 
 class MinerActuator:
-    """Drives one miner towards the plan's latest command for it."""
+    """Drives one miner towards the plan's latest command for it.
+
+    A command for a miner whose entry is not loaded stays pending (`desired`) and goes out when
+    the plan decides again as the miner appears. Going back to RUN resumes hashing first and
+    only then restores the power limit the miner had before the plan limited it, clamped to
+    its range and never holding the resume up.
+    """
 
     def __init__(
         self,
@@ -89,6 +95,7 @@ class MinerActuator:
         self.failures = 0
         self.last_error: str | None = None
         self._task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
         self._on_change = on_change
 
     @property
@@ -99,9 +106,24 @@ class MinerActuator:
     def busy(self) -> bool:
         return self._task is not None and not self._task.done()
 
+    @property
+    def handed_back(self) -> bool:
+        """Whether the miner is as the plan found it (running, its own limit)."""
+        return (self.applied is None or self.applied == RUN) and self.restore_limit_w is None
+
+    def _pending(self) -> bool:
+        command = self.desired
+        if command is None:
+            return False
+        return command != self.applied or (command == RUN and self.restore_limit_w is not None)
+
     def want(self, command: Command) -> None:
-        self.desired = command
-        if command != self.applied and not self.busy:
+        previous, self.desired = self.desired, command
+        if self.busy:
+            if command != previous:
+                self._wake.set()
+        elif self._pending():
+            self._wake.clear()
             self._task = self._entry.async_create_background_task(
                 self.hass, self._run(), f"{DOMAIN} curtail {self.miner_id}"
             )
@@ -113,24 +135,95 @@ class MinerActuator:
             self._task.cancel()
             self._task = None
 
+    async def async_hand_back(self) -> None:
+        """Run the miner again with its own limit, once, now (the plan stops acting on it)."""
+        self.release()
+        if self.handed_back:
+            return
+        coordinator = miner_coordinator(self.hass, self.miner_id)
+        if coordinator is None:
+            return
+        await self.async_hand_back_through(coordinator)
+
+    async def async_hand_back_through(self, coordinator: MinerCoordinator) -> None:
+        """Hand the miner back through `coordinator` (also one whose entry is going away)."""
+        self.release()
+        if self.handed_back:
+            return
+        try:
+            async with asyncio.timeout(const.HAND_BACK_TIMEOUT):
+                await self._send(coordinator, RUN)
+                self.applied = RUN
+                await self._restore_limit(coordinator, final=True)
+        except (MinerError, TimeoutError) as err:
+            LOGGER.warning(
+                "Plan %s could not hand %s back: %s",
+                self._entry.title,
+                coordinator.client.host,
+                err,
+            )
+            return
+        self._on_change()
+
     async def _run(self) -> None:
-        while (command := self.desired) is not None and command != self.applied:
+        while self._pending():
+            command = self.desired
+            assert command is not None
             coordinator = miner_coordinator(self.hass, self.miner_id)
             if coordinator is None:
                 return
             try:
-                await self._send(coordinator, command)
+                if command != self.applied:
+                    await self._send(coordinator, command)
+                    self.applied = command
+                    self._on_change()
+                if command == RUN and self.desired == RUN:
+                    await self._restore_limit(
+                        coordinator, final=self.failures >= const.REPAIR_AFTER_FAILURES
+                    )
             except MinerError as err:
                 self._failed(coordinator, err)
                 delays = const.RETRY_DELAYS
-                await asyncio.sleep(delays[min(self.failures, len(delays)) - 1])
+                self._wake.clear()
+                if self.desired == command:
+                    try:
+                        async with asyncio.timeout(delays[min(self.failures, len(delays)) - 1]):
+                            await self._wake.wait()
+                    except TimeoutError:
+                        pass
                 continue
-            self.applied = command
-            if self.failures:
-                self.failures = 0
-                self.last_error = None
-                ir.async_delete_issue(self.hass, DOMAIN, self.issue_id)
+            self._succeeded()
+        self._succeeded()
+
+    def _succeeded(self) -> None:
+        if self.failures:
+            self.failures = 0
+            self.last_error = None
+            ir.async_delete_issue(self.hass, DOMAIN, self.issue_id)
+
+    async def _restore_limit(self, coordinator: MinerCoordinator, *, final: bool) -> None:
+        """Give the miner back the limit it had before the plan limited it."""
+        watts = self.restore_limit_w
+        if watts is None:
+            return
+        limit = coordinator.client.capabilities.power_limit
+        if limit is None:
+            self.restore_limit_w = None
             self._on_change()
+            return
+        watts = min(max(watts, limit.minimum), limit.maximum)
+        try:
+            snapshot = await coordinator.client.async_set_power_limit(watts)
+        except MinerError:
+            if not final:
+                raise
+            LOGGER.warning(
+                "Plan %s gives up restoring %s to %d W", self._entry.title, self.miner_id, watts
+            )
+        else:
+            coordinator.async_set_updated_data(snapshot)
+        self.restore_limit_w = None
+        self._on_change()
 
     def _failed(self, coordinator: MinerCoordinator, err: MinerError) -> None:
         self.failures += 1
@@ -162,23 +255,23 @@ class MinerActuator:
         client = coordinator.client
         caps = client.capabilities
         snapshot = coordinator.data
+        stopped_by_us = self.applied is not None and self.applied.action is TargetAction.STOP
         if command.action is TargetAction.STOP and caps.can_stop:
             snapshot = await client.async_set_mining(False)
         elif command.action is TargetAction.RUN:
-            if self.restore_limit_w is not None and caps.power_limit is not None:
-                snapshot = await client.async_set_power_limit(self.restore_limit_w)
-                self.restore_limit_w = None
-            stopped_by_us = self.applied is None or self.applied.action is TargetAction.STOP
-            if caps.can_stop and (stopped_by_us or not snapshot.is_mining):
+            # Resume only what the plan stopped: a miner the user switched off stays off.
+            if caps.can_stop and (self.applied is None or stopped_by_us):
                 snapshot = await client.async_set_mining(True)
         else:
             if caps.power_limit is None:
                 raise MinerError(f"{client.host} has no power limit")
-            if self.restore_limit_w is None and snapshot.power_limit_w is not None:
-                self.restore_limit_w = round(snapshot.power_limit_w)
-            if not snapshot.is_mining and caps.can_stop:
-                snapshot = await client.async_set_mining(True)
             low, high = caps.power_limit.minimum, caps.power_limit.maximum
+            if self.restore_limit_w is None:
+                known = snapshot.power_limit_w if snapshot is not None else None
+                self.restore_limit_w = high if known is None else round(known)
+            if stopped_by_us and caps.can_stop:
+                snapshot = await client.async_set_mining(True)
             watts = low if command.limit_w is None else min(max(command.limit_w, low), high)
             snapshot = await client.async_set_power_limit(watts)
-        coordinator.async_set_updated_data(snapshot)
+        if snapshot is not None:
+            coordinator.async_set_updated_data(snapshot)

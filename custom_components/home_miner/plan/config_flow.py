@@ -32,6 +32,11 @@ class PlanSteps(FlowHandler[Any, ConfigFlowResult, str]):
     async def _async_plan_done(self) -> ConfigFlowResult:
         """Store `_plan`."""
 
+    @property
+    def _plan_entry_id(self) -> str | None:
+        """The plan being edited (its miners are not "in another plan")."""
+        return None
+
     def _plan_form(
         self,
         step_id: str,
@@ -65,7 +70,9 @@ class PlanSteps(FlowHandler[Any, ConfigFlowResult, str]):
         if not form.miner_options(self.hass):
             return self.async_abort(reason="no_miners")
         if user_input is not None:
-            miners = form.check_miners(self.hass, user_input.get(const.CONF_MINERS), errors)
+            miners = form.check_miners(
+                self.hass, user_input.get(const.CONF_MINERS), errors, plan_id=self._plan_entry_id
+            )
             if with_name and not user_input.get(const.CONF_NAME, "").strip():
                 errors[const.CONF_NAME] = "name_required"
             if not errors:
@@ -142,6 +149,10 @@ class PlanOptionsFlow(OptionsFlowWithReload, PlanSteps):
     @property
     def _plan_defaults(self) -> Mapping[str, Any]:
         return self.config_entry.options
+
+    @property
+    def _plan_entry_id(self) -> str | None:
+        return self.config_entry.entry_id
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         return await self.async_step_plan_miners()

@@ -79,3 +79,5 @@ STATE_PRICE_VALIDITY: Final = timedelta(minutes=15)
 # A refused command is tried again after these delays, then every last one.
 RETRY_DELAYS: Final[tuple[float, ...]] = (2.0, 5.0, 15.0, 60.0, 300.0)
 REPAIR_AFTER_FAILURES: Final = 3
+# How long handing a miner back (plan removed, disabled, observe-only) may take.
+HAND_BACK_TIMEOUT: Final = 30.0

@@ -7,6 +7,7 @@ leaves or goes unavailable, and when the user acts. Nothing polls the decision.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,12 +22,13 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
 from ..const import DOMAIN, LOGGER
+from ..coordinator import MinerCoordinator
 from ..curtailment import (
-    CurtailAction,
     CurtailmentWindow,
-    CurtailMode,
     Decision,
     DrEvent,
+    DrSignal,
+    DrSource,
     ManualOverride,
     MinerStatus,
     OverrideKind,
@@ -42,10 +44,13 @@ from . import const
 from .actuator import RUN, Command, MinerActuator, miner_coordinator
 from .config import PlanConfig
 from .feeds import Feeds
-from .memory import PlanMemory
+from .memory import MinerCaps, PlanMemory
 from .triggers import PlanTriggers
 
 type PlanConfigEntry = ConfigEntry[PlanCoordinator]
+
+# The event that carries `home_miner.curtail`'s target power to the engine as a fleet budget.
+MANUAL_BUDGET_EVENT = "home_miner.curtail"
 
 # When a decision itself fails, try again this soon rather than wait for a feed to change.
 RETRY_DECISION = timedelta(seconds=60)
@@ -89,19 +94,35 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
             hass, const.STORAGE_VERSION, f"{DOMAIN}.plan.{config_entry.entry_id}"
         )
         self._unsub_timer: CALLBACK_TYPE | None = None
+        self._timer_at: datetime | None = None
+        self._stopped = False
+        # Miners the plan no longer acts on but left curtailed: given back, then forgotten.
+        self._handing_back: set[str] = set()
 
     # ---- lifecycle -------------------------------------------------------------------------
     async def _async_setup(self) -> None:
         self.memory = PlanMemory.from_dict(await self._store.async_load())
-        for miner_id in self.config.miners:
-            self.actuators[miner_id] = MinerActuator(
+        memory = self.memory
+        for miner_id in {*self.config.miners, *memory.applied, *memory.restore_limits}:
+            actuator = MinerActuator(
                 self.hass,
                 self.config_entry,
                 miner_id,
-                applied=self.memory.applied.get(miner_id, RUN),
-                restore_limit_w=self.memory.restore_limits.get(miner_id),
+                applied=memory.applied.get(miner_id, RUN),
+                restore_limit_w=memory.restore_limits.get(miner_id),
                 on_change=self._save,
             )
+            configured = miner_id in self.config.miners
+            if not configured or self.config.observe_only:
+                if actuator.handed_back:
+                    if not configured:
+                        continue
+                else:
+                    self._handing_back.add(miner_id)
+            self.actuators[miner_id] = actuator
+        for miner_id in list(memory.miner_overrides):
+            if miner_id not in self.config.miners:
+                del memory.miner_overrides[miner_id]
         now = dt_util.utcnow()
         await self.feeds.async_refresh_calendars(now)
         await self.feeds.async_poll_vtn(now)
@@ -113,7 +134,12 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
     def async_start(self) -> None:
         """Listen to everything that calls for a decision (after the first one)."""
         PlanTriggers(self).async_start()
-        self.config_entry.async_on_unload(lambda: self._schedule(None))
+
+    @callback
+    def async_stop(self) -> None:
+        """No decision timer outlives the entry (registered before the first refresh)."""
+        self._stopped = True
+        self._schedule(None)
 
     async def async_save_now(self) -> None:
         await self._store.async_save(self._memory_dict())
@@ -126,7 +152,9 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
             data = self._decide(now or dt_util.utcnow())
         except Exception:
             LOGGER.exception("Plan %s could not decide", self.config_entry.title)
-            self._schedule(dt_util.utcnow() + RETRY_DECISION)
+            retry = dt_util.utcnow() + RETRY_DECISION
+            if self._timer_at is None or retry < self._timer_at:
+                self._schedule(retry)
             return
         self.async_set_updated_data(data)
 
@@ -137,7 +165,7 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
             settings=self.config.settings(hashprice=self.feeds.hashprice(), override=override),
             fleet=tuple(self._status(miner_id) for miner_id in self.config.miners),
             prices=self.feeds.prices(now),
-            events=self.feeds.events(),
+            events=self._events(now),
         )
 
     def _decide(self, now: datetime) -> PlanData:
@@ -162,6 +190,7 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
             for target in decision.targets:
                 if target.miner_id not in memory.miner_overrides:
                     self.actuators[target.miner_id].want(Command.from_target(target))
+        self._hand_back_pending()
         self._announce(decision, before.window_reason)
         memory.avoided_w = self._avoided_w(decision)
         memory.price = decision.price if decision.price is not None else self._tariff_price(now)
@@ -187,23 +216,44 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
         )
 
     def _status(self, miner_id: str) -> MinerStatus:
+        """The miner as the engine sees it. What it can do comes from its capabilities (or,
+        while its entry is not loaded, those remembered), never from whether a poll worked."""
         remembered = self.memory.efficiency.get(miner_id)
         coordinator = miner_coordinator(self.hass, miner_id)
+        caps = self._capabilities(miner_id, coordinator)
+        status = MinerStatus(
+            miner_id=miner_id,
+            efficiency_jth=remembered,
+            can_stop=True if caps is None else caps.can_stop,
+            power_limit_min_w=None if caps is None else caps.limit_min_w,
+            power_limit_max_w=None if caps is None else caps.limit_max_w,
+        )
         if coordinator is None or not coordinator.last_update_success or coordinator.data is None:
-            return MinerStatus(miner_id=miner_id, efficiency_jth=remembered)
-        snapshot, caps = coordinator.data, coordinator.client.capabilities
+            return status
+        snapshot = coordinator.data
         if snapshot.is_mining and snapshot.efficiency_j_th:
             remembered = self.memory.efficiency[miner_id] = snapshot.efficiency_j_th
-        limit = caps.power_limit
-        return MinerStatus(
-            miner_id=miner_id,
+        return replace(
+            status,
             power_w=snapshot.power_w or 0.0,
             hashrate_ths=snapshot.hashrate_ths or 0.0,
             efficiency_jth=remembered,
-            can_stop=caps.can_stop,
-            power_limit_min_w=None if limit is None else limit.minimum,
-            power_limit_max_w=None if limit is None else limit.maximum,
         )
+
+    def _capabilities(
+        self, miner_id: str, coordinator: MinerCoordinator | None
+    ) -> MinerCaps | None:
+        if coordinator is None:
+            return self.memory.capabilities.get(miner_id)
+        caps = coordinator.client.capabilities
+        limit = caps.power_limit
+        known = MinerCaps(
+            can_stop=caps.can_stop,
+            limit_min_w=None if limit is None else limit.minimum,
+            limit_max_w=None if limit is None else limit.maximum,
+        )
+        self.memory.capabilities[miner_id] = known
+        return known
 
     def _tariff_price(self, now: datetime) -> float | None:
         period = self.config.tariff.period_at(now) if self.config.tariff else None
@@ -241,15 +291,20 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
 
     def _announce(self, decision: Decision, reason_before: Reason) -> None:
         curtailed = decision.curtailed
+        now_curtailed = [t.miner_id for t in decision.targets if t.curtailed]
         if curtailed == self.memory.curtailed:
+            if curtailed:
+                known = self.memory.curtailed_miners
+                known.extend(m for m in now_curtailed if m not in known)
             return
         self.memory.curtailed = curtailed
         if curtailed:
             event, reason = const.EVENT_CURTAILMENT_STARTED, decision.reason
-            miners = [t.miner_id for t in decision.targets if t.curtailed]
+            miners = self.memory.curtailed_miners = now_curtailed
         else:
             event, reason = const.EVENT_CURTAILMENT_ENDED, reason_before
-            miners = list(self.config.miners)
+            miners = [m for m in self.memory.curtailed_miners if m in self.config.miners]
+            self.memory.curtailed_miners = []
         self.hass.bus.async_fire(
             event,
             {
@@ -270,16 +325,48 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
         if self._unsub_timer is not None:
             self._unsub_timer()
             self._unsub_timer = None
-        if when is not None:
+        self._timer_at = when
+        if when is not None and not self._stopped:
             self._unsub_timer = async_track_point_in_utc_time(self.hass, self._on_timer, when)
+
+    # ---- handing miners back -------------------------------------------------------------
+    def _hand_back_pending(self) -> None:
+        """Give back, as soon as they are reachable, miners the plan left curtailed and no
+        longer acts on (removed from the plan, or the plan turned observe-only)."""
+        for miner_id in list(self._handing_back):
+            actuator = self.actuators[miner_id]
+            if actuator.handed_back:
+                self._handing_back.discard(miner_id)
+                if miner_id not in self.config.miners:
+                    del self.actuators[miner_id]
+                continue
+            actuator.want(RUN)
+
+    async def async_hand_back(self) -> None:
+        """The plan stops acting on its miners (disabled, deleted): run every miner it left
+        curtailed again, with its own power limit, before it goes."""
+        self._schedule(None)
+        actuators = [a for a in self.actuators.values() if not a.handed_back]
+        await asyncio.gather(*(actuator.async_hand_back() for actuator in actuators))
+        await self.async_save_now()
+
+    async def async_forget_miner(self, miner_id: str, coordinator: MinerCoordinator) -> None:
+        """A miner entry is being removed: hand it back through its (last) coordinator."""
+        if (actuator := self.actuators.get(miner_id)) is None:
+            return
+        await actuator.async_hand_back_through(coordinator)
+        self.memory.miner_overrides.pop(miner_id, None)
 
     # ---- overrides -------------------------------------------------------------------------
     def _end_overrides(self, now: datetime, decision: Decision) -> None:
+        """Overrides last until the window really ends (min-off, stagger and all); then the
+        plan drives the miner again, restoring its own limit if the plan had set one."""
         overrides = self.memory.miner_overrides
         for miner_id, until in list(overrides.items()):
             if decision.state.window_start is None or now >= until:
                 del overrides[miner_id]
-                self.actuators[miner_id].applied = RUN
+                if (actuator := self.actuators.get(miner_id)) is not None:
+                    actuator.applied = RUN
 
     @callback
     def async_override_miner(self, miner_id: str) -> None:
@@ -288,17 +375,13 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
         if self.memory.state.window_start is None or miner_id not in self.actuators:
             return
         self.actuators[miner_id].release()
-        self.memory.miner_overrides[miner_id] = self._window_end(now) or now + timedelta(days=1)
+        # Ends with the window; this is only a backstop should the window never end.
+        start, max_length = self.memory.state.window_start, self.config.max_curtailment
+        self.memory.miner_overrides[miner_id] = (
+            start + max_length if max_length is not None else now + timedelta(days=1)
+        )
         LOGGER.info("Plan %s: %s overridden by the user", self.config_entry.title, miner_id)
         self.async_decide(now)
-
-    def _window_end(self, now: datetime, data: PlanData | None = None) -> datetime | None:
-        data = data or self.data
-        current = next((w for w in data.windows if w.start <= now < w.end), None)
-        if current is not None:
-            return current.end
-        start, max_length = self.memory.state.window_start, self.config.max_curtailment
-        return start + max_length if start is not None and max_length is not None else None
 
     # ---- actions ---------------------------------------------------------------------------
     @callback
@@ -308,25 +391,46 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
 
     @callback
     def async_curtail(self, duration: timedelta, target_w: float | None) -> None:
+        """Curtail for `duration`: each miner's own action, or, with `target_w`, down to that
+        fleet power (the engine's budget: least efficient miners first, stopped where needed)."""
         now = dt_util.utcnow()
-        action = None
-        if target_w is not None:
-            full = sum(
-                self.memory.state.miner(m).full_power_w or self._status(m).power_w
-                for m in self.config.miners
-            )
-            percent = 0.0 if full <= 0 else min(max(100 * target_w / full, 0.0), 100.0)
-            action = CurtailAction(mode=CurtailMode.LIMIT_PERCENT, value=percent)
-        self.memory.override = ManualOverride(
-            kind=OverrideKind.CURTAIL, until=now + duration, action=action
-        )
+        until = now + duration
+        if target_w is None:
+            self._clear_budget()
+            self.memory.override = ManualOverride(kind=OverrideKind.CURTAIL, until=until)
+        else:
+            self.memory.override = None
+            self.memory.budget_w, self.memory.budget_until = target_w, until
         self.async_decide(now)
+
+    def _clear_budget(self) -> None:
+        self.memory.budget_w = self.memory.budget_until = None
+
+    def _events(self, now: datetime) -> tuple[DrEvent, ...]:
+        events = self.feeds.events()
+        memory = self.memory
+        if memory.budget_w is None or memory.budget_until is None:
+            return events
+        if now >= memory.budget_until:
+            self._clear_budget()
+            return events
+        budget = DrEvent(
+            event_id=MANUAL_BUDGET_EVENT,
+            source=DrSource.ENTITY,
+            signal=DrSignal.CAPACITY_LIMIT,
+            start=min(now, memory.budget_until - timedelta(seconds=1)),
+            end=memory.budget_until,
+            value=memory.budget_w / 1000,
+            name=MANUAL_BUDGET_EVENT,
+        )
+        return (*events, budget)
 
     @callback
     def async_resume(self, duration: timedelta | None) -> None:
         """Run every miner for `duration`, else until the current window would end."""
         now = dt_util.utcnow()
         self.memory.override = None
+        self._clear_budget()
         until = now + duration if duration is not None else None
         if until is None:
             inputs = self._inputs(now, None)
@@ -347,7 +451,7 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
 
     @callback
     def _on_timer(self, when: datetime) -> None:
-        self._unsub_timer = None
+        self._unsub_timer = self._timer_at = None
         self.async_decide(when)
 
     async def async_refresh_calendars(self) -> None:
@@ -375,6 +479,7 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
             miner_id: actuator.applied
             for miner_id, actuator in self.actuators.items()
             if actuator.applied is not None
+            and (miner_id in self.config.miners or not actuator.handed_back)
         }
         self.memory.restore_limits = {
             miner_id: actuator.restore_limit_w
@@ -386,3 +491,21 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
     @callback
     def _save(self) -> None:
         self._store.async_delay_save(self._memory_dict, const.SAVE_DELAY)
+
+
+async def async_hand_back_stored(
+    hass: HomeAssistant, plan_entry: ConfigEntry, memory: PlanMemory
+) -> None:
+    """Hand back what a plan that is not loaded left curtailed, from its stored memory."""
+    actuators = [
+        MinerActuator(
+            hass,
+            plan_entry,
+            miner_id,
+            applied=memory.applied.get(miner_id, RUN),
+            restore_limit_w=memory.restore_limits.get(miner_id),
+            on_change=lambda: None,
+        )
+        for miner_id in {*memory.applied, *memory.restore_limits}
+    ]
+    await asyncio.gather(*(actuator.async_hand_back() for actuator in actuators))

@@ -29,7 +29,7 @@ from homeassistant.helpers.selector import (
 from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
-from ..const import CONF_ENTRY_TYPE, DOMAIN, ENTRY_TYPE_MINER
+from ..const import CONF_ENTRY_TYPE, DOMAIN, ENTRY_TYPE_MINER, ENTRY_TYPE_PLAN
 from ..curtailment import (
     CurtailMode,
     MissingPrice,
@@ -105,17 +105,32 @@ def miners_schema(hass: HomeAssistant, *, with_name: bool) -> vol.Schema:
     return vol.Schema(schema)
 
 
+def miners_in_other_plans(hass: HomeAssistant, plan_id: str | None) -> set[str]:
+    """Miners another plan already drives (two plans would undo each other)."""
+    return {
+        item.get(const.CONF_MINER)
+        for entry in hass.config_entries.async_entries(DOMAIN)
+        if entry.entry_id != plan_id and entry.data.get(CONF_ENTRY_TYPE) == ENTRY_TYPE_PLAN
+        for item in entry.options.get(const.CONF_MINERS, [])
+    }
+
+
 def check_miners(
-    hass: HomeAssistant, items: object, errors: dict[str, str]
+    hass: HomeAssistant, items: object, errors: dict[str, str], *, plan_id: str | None = None
 ) -> list[dict[str, Any]]:
-    """Normalise the miner list; an empty, duplicated or incomplete one is an error."""
+    """Normalise the miner list; an empty, duplicated or incomplete one is an error, and so
+    is a miner another plan already drives."""
     known = {option["value"] for option in miner_options(hass)}
+    taken = miners_in_other_plans(hass, plan_id)
     found: list[dict[str, Any]] = []
     seen: set[str] = set()
     for item in items if isinstance(items, list) else []:
         miner, action = item.get(const.CONF_MINER), item.get(const.CONF_ACTION, "stop")
         if miner not in known or miner in seen:
             errors[const.CONF_MINERS] = "invalid_miners"
+            return []
+        if miner in taken:
+            errors[const.CONF_MINERS] = "miner_in_other_plan"
             return []
         seen.add(miner)
         value = item.get(const.CONF_VALUE)

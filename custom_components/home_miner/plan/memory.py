@@ -52,6 +52,29 @@ def _override_from_dict(data: object) -> ManualOverride | None:
     )
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class MinerCaps:
+    """What a miner could do when the plan last saw it loaded (kept for when it is not)."""
+
+    can_stop: bool
+    limit_min_w: int | None = None
+    limit_max_w: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"can_stop": self.can_stop, "min": self.limit_min_w, "max": self.limit_max_w}
+
+    @classmethod
+    def from_dict(cls, data: object) -> MinerCaps | None:
+        if not isinstance(data, dict):
+            return None
+        low, high = data.get("min"), data.get("max")
+        return cls(
+            can_stop=bool(data.get("can_stop", False)),
+            limit_min_w=int(low) if isinstance(low, int | float) else None,
+            limit_max_w=int(high) if isinstance(high, int | float) else None,
+        )
+
+
 @dataclass(kw_only=True)
 class PlanMemory:
     """The engine's state plus the glue's own: switch, overrides, what each miner was told,
@@ -64,6 +87,10 @@ class PlanMemory:
     applied: dict[str, Command] = field(default_factory=dict)
     restore_limits: dict[str, int] = field(default_factory=dict)
     efficiency: dict[str, float] = field(default_factory=dict)
+    capabilities: dict[str, MinerCaps] = field(default_factory=dict)
+    budget_w: float | None = None
+    budget_until: datetime | None = None
+    curtailed_miners: list[str] = field(default_factory=list)
     curtailed: bool = False
     energy_kwh: float = 0.0
     cost: float = 0.0
@@ -80,6 +107,10 @@ class PlanMemory:
             "applied": {k: v.to_dict() for k, v in self.applied.items()},
             "restore_limits": self.restore_limits,
             "efficiency": self.efficiency,
+            "capabilities": {k: v.to_dict() for k, v in self.capabilities.items()},
+            "budget_w": self.budget_w,
+            "budget_until": _stamp(self.budget_until),
+            "curtailed_miners": self.curtailed_miners,
             "curtailed": self.curtailed,
             "energy_kwh": self.energy_kwh,
             "cost": self.cost,
@@ -111,6 +142,16 @@ class PlanMemory:
             applied={k: v for k, v in applied.items() if v is not None},
             restore_limits={k: int(v) for k, v in data.get("restore_limits", {}).items()},
             efficiency={k: float(v) for k, v in data.get("efficiency", {}).items()},
+            capabilities={
+                k: caps
+                for k, v in data.get("capabilities", {}).items()
+                if (caps := MinerCaps.from_dict(v)) is not None
+            },
+            budget_w=float(budget)
+            if isinstance(budget := data.get("budget_w"), int | float)
+            else None,
+            budget_until=_when(data.get("budget_until")),
+            curtailed_miners=[str(m) for m in data.get("curtailed_miners", [])],
             curtailed=bool(data.get("curtailed", False)),
             energy_kwh=float(data.get("energy_kwh", 0.0)),
             cost=float(data.get("cost", 0.0)),
