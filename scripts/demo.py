@@ -5,15 +5,25 @@
    starts Home Assistant on it;
 3. onboards it (the demo login below) and adds every miner through Home Assistant's own
    config-flow HTTP API, as the UI does;
-4. prints the URL and the login, and runs until Ctrl-C.
+4. serves a small OpenADR 3 VTN on 127.0.0.1 with one demand-response event, and adds a
+   curtailment plan through the same API: the three miners, a time-of-use peak starting about
+   two minutes from now, the demo's price (`input_number.electricity_price`) with a fixed
+   threshold, and the VTN;
+5. prints the URL, the login and the timeline, then runs until Ctrl-C, raising the price
+   above the threshold and lowering it again when the timeline says.
 
-`--headless` is the same without waiting for Ctrl-C when `--exit-after` is given (tests).
+Timeline, from the start of the TOU peak P (`--peak-in`, default about 2 minutes from now):
+P..P+3 min TOU peak; P+4..P+6 price above the threshold; P+7..P+10 OpenADR event, SIMPLE
+level 2. `--exit-after` stops everything by itself after that many seconds (tests).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 import json
 import os
 from pathlib import Path
@@ -21,16 +31,48 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from typing import Any
 import urllib.error
+import urllib.parse
 import urllib.request
+from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 USERNAME = "demo"
 PASSWORD = "demo-miner"
 CLIENT_ID = "http://127.0.0.1/"
+TIME_ZONE = "Europe/Amsterdam"
+TZ = ZoneInfo(TIME_ZONE)
+
+PLAN_NAME = "Demo plan"
+PRICE_ENTITY = "input_number.electricity_price"
+PRICE_UNIT = "EUR/kWh"
+PRICE_NORMAL = 0.21
+PRICE_HIGH = 0.42
+PRICE_WOBBLE = 0.28  # below the threshold, but not by the hysteresis: still curtailed
+PRICE_LOW = 0.18
+THRESHOLD = 0.30
+HYSTERESIS = 0.05
+VTN_CREDENTIALS = ("demo-ven", "demo-secret")
+VTN_PROGRAM = "demo-program"
+VTN_LEVEL = 2  # SIMPLE level 2: the fleet at half its full power
+# Safety settings of the demo plan: short, so that windows a minute apart all happen.
+SAFETY = {
+    "min_on_minutes": 0.5,
+    "min_off_minutes": 1,
+    "restart_stagger_seconds": 5,
+    "max_length_minutes": 30,
+    "observe_only": False,
+}
+# The miners' curtailed action and priority (a lower number comes back first), by family.
+MINER_ACTIONS = {
+    "bitaxe": {"action": "stop", "priority": 1},
+    "avalon_nano": {"action": "stop", "priority": 2},
+    "antminer": {"action": "stop", "priority": 3},
+}
 
 CONFIGURATION = """\
 homeassistant:
@@ -41,7 +83,7 @@ homeassistant:
   unit_system: metric
   currency: EUR
   country: NL
-  time_zone: Europe/Amsterdam
+  time_zone: {time_zone}
   internal_url: "http://{host}:{port}"
 
 http:
@@ -58,6 +100,19 @@ energy:
 person:
 onboarding:
 system_log:
+
+# The electricity price the demo plan reads; the demo moves it (drag it yourself, too).
+input_number:
+  electricity_price:
+    name: Electricity price
+    icon: mdi:cash
+    min: 0
+    max: 1
+    step: 0.01
+    initial: {price}
+    unit_of_measurement: {price_unit}
+    mode: slider
+
 logger:
   default: warning
   logs:
@@ -85,7 +140,7 @@ def request(
     body = None
     if data is not None:
         if form:
-            body = "&".join(f"{k}={urllib.request.quote(str(v))}" for k, v in data.items()).encode()
+            body = "&".join(f"{k}={urllib.parse.quote(str(v))}" for k, v in data.items()).encode()
             headers["Content-Type"] = "application/x-www-form-urlencoded"
         else:
             body = json.dumps(data).encode()
@@ -118,7 +173,15 @@ def write_config(config: Path, host: str, port: int) -> None:
     if config.exists():
         shutil.rmtree(config)
     (config / ".storage").mkdir(parents=True)
-    (config / "configuration.yaml").write_text(CONFIGURATION.format(host=host, port=port))
+    (config / "configuration.yaml").write_text(
+        CONFIGURATION.format(
+            host=host,
+            port=port,
+            time_zone=TIME_ZONE,
+            price=PRICE_NORMAL,
+            price_unit=PRICE_UNIT,
+        )
+    )
     (config / ".storage" / "onboarding").write_text(json.dumps(ONBOARDING))
     (config / "custom_components").mkdir()
     (config / "custom_components" / "home_miner").symlink_to(
@@ -126,8 +189,8 @@ def write_config(config: Path, host: str, port: int) -> None:
     )
 
 
-def onboard(base: str) -> str:
-    """Create the demo user and return an access token."""
+def onboard(base: str) -> dict[str, Any]:
+    """Create the demo user; return its tokens (access and refresh)."""
     answer = request(
         f"{base}/api/onboarding/users",
         {
@@ -141,6 +204,16 @@ def onboard(base: str) -> str:
     tokens = request(
         f"{base}/auth/token",
         {"grant_type": "authorization_code", "code": answer["auth_code"], "client_id": CLIENT_ID},
+        form=True,
+    )
+    return dict(tokens)
+
+
+def refresh(base: str, refresh_token: str) -> str:
+    """A new access token (they last 30 minutes; the demo runs longer)."""
+    tokens = request(
+        f"{base}/auth/token",
+        {"grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": CLIENT_ID},
         form=True,
     )
     return str(tokens["access_token"])
@@ -157,7 +230,188 @@ def add_miner(base: str, token: str, host: str) -> dict[str, Any]:
     return dict(result)
 
 
-def main(argv: list[str] | None = None) -> int:
+@dataclass(frozen=True)
+class Timeline:
+    """When the demo plan curtails, on the wall clock of Home Assistant's time zone."""
+
+    peak_start: datetime
+    peak_end: datetime
+    price_high: datetime
+    price_wobble: datetime
+    price_low: datetime
+    event_start: datetime
+    event_end: datetime
+
+    @classmethod
+    def starting_in(cls, seconds: float) -> Timeline:
+        """The TOU peak on the whole minute nearest `seconds` from now (bands are minutes)."""
+        start = datetime.now(TZ) + timedelta(seconds=seconds + 30)
+        start = start.replace(second=0, microsecond=0)
+        minutes = [start + timedelta(minutes=m) for m in (0, 3, 4, 5, 6, 7, 10)]
+        return cls(*minutes)
+
+    def price_changes(self) -> list[tuple[datetime, float]]:
+        return [
+            (self.price_high, PRICE_HIGH),
+            (self.price_wobble, PRICE_WOBBLE),
+            (self.price_low, PRICE_LOW),
+        ]
+
+    def describe(self) -> str:
+        def hm(moment: datetime) -> str:
+            return moment.strftime("%H:%M")
+
+        pad = " " * 17
+        return "\n".join(
+            [
+                f"  What the plan does ({TIME_ZONE} time, now {hm(datetime.now(TZ))}):",
+                f"    {hm(self.peak_start)}-{hm(self.peak_end)}  TOU peak (tou_peak): the Bitaxe "
+                "and the Antminer stop, the Avalon Nano 3s",
+                f"{pad}(its firmware cannot stop) drops to its lowest level; then they come back",
+                f"{pad}one by one, {SAFETY['restart_stagger_seconds']} s apart",
+                f"    {hm(self.price_high)}        price {PRICE_HIGH:.2f} {PRICE_UNIT}, above the "
+                f"{THRESHOLD:.2f} threshold: curtailed (price_above_threshold)",
+                f"    {hm(self.price_wobble)}        price {PRICE_WOBBLE:.2f}: still curtailed "
+                f"(hysteresis {HYSTERESIS:.2f})",
+                f"    {hm(self.price_low)}        price {PRICE_LOW:.2f}: the window ends",
+                f"    {hm(self.event_start)}-{hm(self.event_end)}  OpenADR 3 event from the demo "
+                f"VTN, SIMPLE level {VTN_LEVEL} (dr_event): half",
+                f"{pad}the fleet's power, least efficient first: the Antminer stops, the others",
+                f"{pad}hash on",
+                "  Watch it: Settings → Devices & services → Home Miner → Demo plan, the "
+                "Calendar, or the Logbook.",
+                f"  Move the price yourself: {PRICE_ENTITY} (its slider in Settings → Entities).",
+            ]
+        )
+
+
+class DemoVtn:
+    """The OpenADR 3 VTN of the tests (`tests.curtailment.vtn`) on 127.0.0.1, in a thread."""
+
+    def __init__(self, timeline: Timeline) -> None:
+        self.timeline = timeline
+        self.base_url = ""
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._vtn: Any = None
+
+    async def _start(self) -> str:
+        if str(ROOT) not in sys.path:
+            sys.path.insert(0, str(ROOT))
+        from tests.curtailment.openapi import Validator, load_spec  # noqa: PLC0415
+        from tests.curtailment.vtn import Vtn, event, interval, program  # noqa: PLC0415
+
+        start = self.timeline.event_start.astimezone(ZoneInfo("UTC"))
+        minutes = int((self.timeline.event_end - self.timeline.event_start).total_seconds() // 60)
+        self._vtn = Vtn(
+            validator=Validator(load_spec()),
+            credentials=VTN_CREDENTIALS,
+            programs=[program("p-demo", VTN_PROGRAM)],
+            events=[
+                event(
+                    "e-demo",
+                    "p-demo",
+                    [interval(0, "SIMPLE", VTN_LEVEL)],
+                    eventName="Grid stress",
+                    intervalPeriod={
+                        "start": start.isoformat().replace("+00:00", "Z"),
+                        "duration": f"PT{minutes}M",
+                    },
+                )
+            ],
+        )
+        await self._vtn.start()
+        return str(self._vtn.base_url)
+
+    def start(self) -> str:
+        self._thread.start()
+        self.base_url = asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(30)
+        return self.base_url
+
+    def stop(self) -> None:
+        if not self._thread.is_alive():
+            return
+        if self._vtn is not None:
+            with contextlib.suppress(Exception):
+                asyncio.run_coroutine_threadsafe(self._vtn.stop(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+
+
+def add_plan(
+    base: str, token: str, families: dict[str, str], timeline: Timeline, vtn_url: str
+) -> dict[str, Any]:
+    """Add the demo plan as the UI does: menu → Add a curtailment plan → its five forms.
+
+    `families` maps a miner's title (as the plan form lists it) to its simulator family.
+    """
+    flow = f"{base}/api/config/config_entries/flow"
+    result = request(flow, {"handler": "home_miner", "show_advanced_options": False}, token)
+    result = request(f"{flow}/{result['flow_id']}", {"next_step_id": "plan"}, token)
+    # The miners the form offers: the object selector's "miner" field lists them.
+    (field,) = [f for f in result["data_schema"] if f["name"] == "miners"]
+    offered = field["selector"]["object"]["fields"]["miner"]["selector"]["select"]["options"]
+    miners = [
+        {"miner": option["value"], **MINER_ACTIONS.get(families.get(option["label"], ""), {})}
+        for option in offered
+    ]
+    steps: list[tuple[str, dict[str, Any]]] = [
+        ("plan", {"name": PLAN_NAME, "miners": miners}),
+        (
+            "plan_tou",
+            {
+                "tou_mode": "bands",
+                "bands": [
+                    {
+                        "label": "peak",
+                        "start": timeline.peak_start.strftime("%H:%M:00"),
+                        "end": timeline.peak_end.strftime("%H:%M:00"),
+                        "price": 0.45,
+                    }
+                ],
+                "peak_labels": ["peak"],
+            },
+        ),
+        (
+            "plan_price",
+            {
+                "price_entity": PRICE_ENTITY,
+                "price_preset": "none",
+                "threshold_mode": "fixed",
+                "threshold": THRESHOLD,
+                "hysteresis": HYSTERESIS,
+                "on_missing_price": "run",
+            },
+        ),
+        (
+            "plan_dr",
+            {
+                "vtn_url": vtn_url,
+                "vtn_client_id": VTN_CREDENTIALS[0],
+                "vtn_client_secret": VTN_CREDENTIALS[1],
+                "vtn_program": VTN_PROGRAM,
+            },
+        ),
+        ("plan_safety", SAFETY),
+    ]
+    for step_id, data in steps:
+        if result.get("type") != "form" or result.get("step_id") != step_id or result["errors"]:
+            raise SystemExit(f"adding the plan: expected the form {step_id}, got {result}")
+        result = request(f"{flow}/{result['flow_id']}", data, token)
+    if result.get("type") != "create_entry":
+        raise SystemExit(f"adding the plan failed: {result}")
+    return dict(result)
+
+
+def set_price(base: str, token: str, price: float) -> None:
+    request(
+        f"{base}/api/services/input_number/set_value",
+        {"entity_id": PRICE_ENTITY, "value": price},
+        token,
+    )
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1", help="Home Assistant's address")
     parser.add_argument("--port", type=int, default=8123)
@@ -171,71 +425,127 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--exit-after", type=float, default=None, help="stop by itself after this many seconds"
     )
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "--peak-in",
+        type=float,
+        default=120,
+        help="seconds from the plan's creation to its TOU peak; the price change and the "
+        "OpenADR event follow it (default: %(default)s)",
+    )
+    return parser.parse_args(argv)
 
+
+def start_fleet_and_hass(args: argparse.Namespace, children: list[subprocess.Popen[bytes]]) -> None:
+    fleet = subprocess.Popen(
+        [
+            PYTHON,
+            "-m",
+            "tests.simulator",
+            "--fleet",
+            args.fleet,
+            "--status",
+            args.status,
+            "--same-model",
+        ],
+        cwd=ROOT,
+    )
+    children.append(fleet)
+    wait_for(f"http://{args.status}/miners", 60, fleet)
+
+    write_config(args.config, args.host, args.port)
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    hass = subprocess.Popen(
+        [PYTHON, str(ROOT / "scripts" / "run_hass.py"), "-c", str(args.config)],
+        cwd=ROOT,
+        env=env,
+    )
+    children.append(hass)
+    wait_for(f"http://{args.host}:{args.port}/api/onboarding", 300, hass)
+
+
+def add_miners(base: str, token: str, status: str) -> dict[str, str]:
+    """Add every simulated miner; return each one's family by its title."""
+    miners = request(f"http://{status}/miners")
+    families: dict[str, str] = {}
+    for miner in miners["miners"] if isinstance(miners, dict) else []:
+        entry = add_miner(base, token, miner["ip"])
+        families[entry["title"]] = miner["family"]
+        print(f"added {entry['title']} ({miner['ip']})", flush=True)
+    return families
+
+
+def run_timeline(
+    base: str,
+    refresh_token: str,
+    timeline: Timeline,
+    children: list[subprocess.Popen[bytes]],
+    exit_after: float | None,
+) -> None:
+    """Move the price when the timeline says, until a child exits or time is up."""
+    pending = timeline.price_changes()
+    deadline = None if exit_after is None else time.monotonic() + exit_after
+    while all(child.poll() is None for child in children):
+        if deadline is not None and time.monotonic() > deadline:
+            return
+        while pending and pending[0][0] <= datetime.now(TZ):
+            _, price = pending.pop(0)
+            try:
+                set_price(base, refresh(base, refresh_token), price)
+            except OSError as err:
+                print(f"could not set the price to {price:.2f}: {err}", flush=True)
+            else:
+                print(f"{datetime.now(TZ):%H:%M:%S} price set to {price:.2f}", flush=True)
+        time.sleep(0.5)
+
+
+def stop(children: list[subprocess.Popen[bytes]], vtn: DemoVtn | None) -> None:
+    if vtn is not None:
+        vtn.stop()
+    for child in reversed(children):
+        if child.poll() is None:
+            child.terminate()
+    for child in children:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            child.wait(timeout=20)
+        if child.poll() is None:
+            child.kill()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     base = f"http://{args.host}:{args.port}"
     children: list[subprocess.Popen[bytes]] = []
-
-    def stop(*_: object) -> None:
-        for child in reversed(children):
-            if child.poll() is None:
-                child.terminate()
-        for child in children:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                child.wait(timeout=20)
-            if child.poll() is None:
-                child.kill()
+    vtn: DemoVtn | None = None
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    # Ctrl-C even where SIGINT came in ignored (started in the background by a script).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        fleet = subprocess.Popen(
-            [
-                PYTHON,
-                "-m",
-                "tests.simulator",
-                "--fleet",
-                args.fleet,
-                "--status",
-                args.status,
-                "--same-model",
-            ],
-            cwd=ROOT,
-        )
-        children.append(fleet)
-        wait_for(f"http://{args.status}/miners", 60, fleet)
+        start_fleet_and_hass(args, children)
+        tokens = onboard(base)
+        token = str(tokens["access_token"])
+        families = add_miners(base, token, args.status)
 
-        write_config(args.config, args.host, args.port)
-        env = dict(os.environ, PYTHONPATH=str(ROOT))
-        hass = subprocess.Popen(
-            [PYTHON, str(ROOT / "scripts" / "run_hass.py"), "-c", str(args.config)],
-            cwd=ROOT,
-            env=env,
-        )
-        children.append(hass)
-        wait_for(f"{base}/api/onboarding", 300, hass)
-        token = onboard(base)
-        miners = request(f"http://{args.status}/miners")
-        hosts = [m["ip"] for m in miners["miners"]] if isinstance(miners, dict) else []
-        for host in hosts:
-            entry = add_miner(base, token, host)
-            print(f"added {entry['title']} ({host})", flush=True)
+        timeline = Timeline.starting_in(args.peak_in)
+        vtn = DemoVtn(timeline)
+        vtn_url = vtn.start()
+        print(f"OpenADR 3 VTN at {vtn_url} (program {VTN_PROGRAM})", flush=True)
+        plan = add_plan(base, token, families, timeline, vtn_url)
+        print(f"added the curtailment plan {plan['title']}", flush=True)
         (args.config / "demo_token").write_text(token)
         print(
             f"\nHome Miner demo is running.\n"
             f"  Open {base}  and log in as  {USERNAME} / {PASSWORD}\n"
             f"  Simulated miners: http://{args.status}/miners\n"
+            f"{timeline.describe()}\n"
             f"  Ctrl-C stops everything.",
             flush=True,
         )
-        deadline = None if args.exit_after is None else time.monotonic() + args.exit_after
-        while all(child.poll() is None for child in children):
-            if deadline is not None and time.monotonic() > deadline:
-                break
-            time.sleep(0.5)
+        run_timeline(base, str(tokens["refresh_token"]), timeline, children, args.exit_after)
     except KeyboardInterrupt:
         pass
     finally:
-        stop()
+        stop(children, vtn)
     return 0
 
 
