@@ -14,6 +14,7 @@ from pytest_homeassistant_custom_component.common import (
     mock_restore_cache_with_extra_data,
 )
 
+from tests.conftest import SimFactory
 from tests.home_miner.conftest import AddMiner
 from tests.simulator.esp_miner import BitaxeMiner
 
@@ -107,3 +108,15 @@ async def test_energy_integrates_power_and_survives_restart(
     await entry.runtime_data.async_refresh()
     added = float(hass.states.get("sensor.bitaxe_gamma_energy").state) - 1.5
     assert added == pytest.approx(power / 1000, rel=0.05)
+
+
+async def test_paused_at_setup_still_offers_power_limit(
+    hass: HomeAssistant, simulate: SimFactory, add_miner: AddMiner
+) -> None:
+    miner = await simulate(BitaxeMiner, "127.0.5.30", hostname="sleepy")
+    miner.paused = True
+    await add_miner(miner.ip)
+    number = hass.states.get("number.sleepy_power_limit")
+    assert number is not None
+    assert 5 < number.attributes["min"] < number.attributes["max"] < 40
+    assert hass.states.get("binary_sensor.sleepy_mining").state == STATE_OFF

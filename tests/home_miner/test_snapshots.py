@@ -54,7 +54,8 @@ async def test_entities(
     entry = await add_miner(miner.ip)
     registry = er.async_get(hass)
     entities = sorted(
-        er.async_entries_for_config_entry(registry, entry.entry_id), key=lambda e: e.unique_id
+        er.async_entries_for_config_entry(registry, entry.entry_id),
+        key=lambda e: (e.domain, e.unique_id),
     )
     described: list[dict[str, Any]] = []
     for entity in entities:

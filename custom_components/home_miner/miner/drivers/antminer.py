@@ -101,7 +101,6 @@ class AntminerStockDriver(Driver):
         mac = info.get("macaddr") if isinstance(info, dict) else None
         if not isinstance(mac, str) or not mac:
             raise MinerConnectionError("the miner did not report its MAC address")
-        data = await self.get_data(miner, ["fw_ver", "expected_hashrate", "fans"])
         model = str(miner.raw_model or info.get("minertype") or "Antminer")
         self._j_th = NOMINAL_J_TH.get(model.upper().removeprefix("ANTMINER ").strip(), DEFAULT_J_TH)
         identity = MinerIdentity(
@@ -111,8 +110,7 @@ class AntminerStockDriver(Driver):
             make="AntMiner",
             model=model,
             firmware="Stock",
-            firmware_version=str(info.get("system_filesystem_version") or data.fw_ver or "")
-            or None,
+            firmware_version=str(info.get("system_filesystem_version") or "") or None,
             family=self.family,
         )
         caps = Capabilities(
@@ -121,7 +119,7 @@ class AntminerStockDriver(Driver):
             can_identify=True,
             can_reboot=True,
             boards=int(miner.expected_hashboards or 0),
-            fans=int(miner.expected_fans or len(data.fans or [])),
+            fans=int(miner.expected_fans or 0),
             power_estimated=True,
             hashrate_unit="TH/s",
         )

@@ -27,7 +27,7 @@ from ..model import (
     Pool,
     PowerLimitRange,
 )
-from .base import Driver, ths
+from .base import Driver
 
 if TYPE_CHECKING:
     from pyasic.miners.base import AnyMiner
@@ -103,34 +103,31 @@ class AvalonNanoDriver(Driver):
         return message
 
     async def read_identity(self, host: str, miner: AnyMiner) -> tuple[MinerIdentity, Capabilities]:
-        data = await self.get_data(
-            miner, [*self.identity_options, "hashrate", "wattage", "wattage_limit"]
-        )
+        # `version` names the miner; the rest comes from one poll of our own.
+        data = await self.get_data(miner, ["mac", "fw_ver", "hostname"])
         identity = self.identity(host, miner, data)
         self._model = NANO3S if "3S" in identity.model.upper() else NANO3
+        limits = self._model.limits_w
+        caps = Capabilities(
+            power_limit=PowerLimitRange(minimum=limits[0], maximum=limits[-1], step=1),
+            work_modes=LEVEL_NAMES,
+            can_reboot=True,
+            boards=1,
+            fans=int(miner.expected_fans or 1),
+            # Nano chips run at 90-95 °C by design; the firmware throttles above 105 °C.
+            overheat_c=105.0,
+            hashrate_unit="TH/s",
+        )
+        snapshot = await self.fetch(miner, caps)
         can_stop = False
-        if ths(data.hashrate):
+        if snapshot.is_mining:
             # Harmless while mining: tells whether this firmware has softoff/softon at all.
             try:
                 await self._ascset(miner, "probe", f"softon,1:{int(time.time())}")
                 can_stop = True
             except MinerCommandError:
                 can_stop = False
-        limits = self._model.limits_w
-        caps = replace(
-            await self.capabilities(miner, data),
-            can_stop=can_stop,
-            power_limit=PowerLimitRange(minimum=limits[0], maximum=limits[-1], step=1),
-            work_modes=LEVEL_NAMES,
-            can_identify=False,
-            can_reboot=True,
-            boards=1,
-            power_estimated=data.wattage is None,
-            # Nano chips run at 90-95 °C by design; the firmware throttles above 105 °C.
-            overheat_c=105.0,
-            hashrate_unit="TH/s",
-        )
-        return identity, caps
+        return identity, replace(caps, can_stop=can_stop)
 
     async def _rpc(self, miner: AnyMiner, command: str) -> dict[str, Any]:
         try:
@@ -165,7 +162,7 @@ class AvalonNanoDriver(Driver):
             raise MinerConnectionError(f"the miner's estats could not be read: {err!r}") from err
         mining = hashrate > 0 and not soft_off
         power = measured
-        if caps.power_estimated or power is None:
+        if power is None:
             power = float(
                 self._model.draw_w[level] if mining and level is not None else self._model.idle_w
             )

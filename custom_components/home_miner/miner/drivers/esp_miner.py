@@ -27,6 +27,8 @@ from .base import Driver, version_tuple
 if TYPE_CHECKING:
     from pyasic.miners.base import AnyMiner
 
+# Typical watts per MHz of one chip at its default voltage (Bitaxe Max, Ultra, Supra, Gamma).
+NOMINAL_W_PER_MHZ = {"BM1397": 0.028, "BM1366": 0.023, "BM1368": 0.027, "BM1370": 0.032}
 PAUSE_SINCE = (2, 14)
 IDENTIFY_SINCE = (2, 12)
 GH_PER_TH = 1000.0
@@ -73,8 +75,8 @@ class EspMinerDriver(Driver):
             family=self.family,
         )
         try:
-            asic = await miner.web.asic_info()
-        except Exception:
+            asic = await self.http.request("GET", "/api/system/asic", command="asic")
+        except MinerCommandError:  # firmware before the endpoint existed
             asic = {}
         options = asic.get("frequencyOptions") if isinstance(asic, dict) else None
         self._frequencies = tuple(
@@ -84,6 +86,12 @@ class EspMinerDriver(Driver):
         frequency = _num(info, "frequency")
         if power and frequency and (_num(info, "hashRate") or 0) > 0:
             self._watts_per_mhz = power / frequency
+        else:
+            # Paused or just booted: start from the chip's typical draw, per ASIC.
+            per_chip = NOMINAL_W_PER_MHZ.get(str(info.get("ASICModel", "")))
+            chips = _num(asic, "asicCount") if isinstance(asic, dict) else None
+            chips = chips or _num(info, "asicCount") or 1
+            self._watts_per_mhz = per_chip * chips if per_chip else None
         power_limit = None
         if self._frequencies and self._watts_per_mhz:
             low, high = self._frequencies[0], self._frequencies[-1]
