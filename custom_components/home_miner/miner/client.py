@@ -148,10 +148,6 @@ class MinerClient:
         cls = type(self._miner)
         return f"{cls.__module__}:{cls.__qualname__}"
 
-    @property
-    def driver(self) -> Driver:
-        return self._driver
-
     async def async_identify(self) -> None:
         """Read identity and capabilities (once, at connect)."""
         self.identity, self.capabilities = await self._guard(

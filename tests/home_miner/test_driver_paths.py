@@ -1,0 +1,108 @@
+"""The miner layer's edges against the simulators: what each firmware refuses or garbles."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+
+from custom_components.home_miner.miner import (
+    MinerCommandError,
+    MinerConnectionError,
+    async_connect,
+)
+from custom_components.home_miner.miner.client import _known_miner
+from tests.conftest import SimFactory
+from tests.simulator.antminer import AntminerStockMiner
+from tests.simulator.avalon import AvalonNanoMiner
+from tests.simulator.esp_miner import BitaxeMiner
+
+
+@pytest.fixture(autouse=True)
+def fast(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("custom_components.home_miner.miner.client.VERIFY_INTERVAL", 0.05)
+    monkeypatch.setattr("custom_components.home_miner.miner.client.VERIFY_TIMEOUT", 1.0)
+
+
+@pytest.fixture
+async def session(loopback: None) -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as client:
+        yield client
+
+
+def test_known_class_must_be_pyasic() -> None:
+    assert _known_miner("os:system", "127.0.0.1") is None
+    assert _known_miner("pyasic.nothing.here:Miner", "127.0.0.1") is None
+    assert _known_miner("pyasic.miners.backends:NoSuchClass", "127.0.0.1") is None
+
+
+async def test_old_bitaxe_cannot_pause(
+    simulate: SimFactory, session: aiohttp.ClientSession
+) -> None:
+    miner = await simulate(BitaxeMiner, "127.0.18.2", firmware="v2.10.0", command_delay=0.05)
+    client = await async_connect(miner.ip, session)
+    assert not client.capabilities.can_stop
+    with pytest.raises(MinerCommandError, match="does not have it"):
+        await client.async_set_mining(False)
+    miner.faults.malformed = True
+    with pytest.raises(MinerConnectionError):
+        await client.async_fetch()
+
+
+async def test_bitaxe_power_limit_bounds_and_reboot(
+    simulate: SimFactory, session: aiohttp.ClientSession
+) -> None:
+    miner = await simulate(BitaxeMiner, "127.0.18.3", command_delay=0.05, reboot_seconds=0.2)
+    client = await async_connect(miner.ip, session)
+    limit = client.capabilities.power_limit
+    assert limit is not None
+    with pytest.raises(MinerCommandError, match="outside"):
+        await client.async_set_power_limit(limit.maximum + 50)
+    await client.async_reboot()
+    assert [c.command for c in miner.commands][-1] == "restart"
+
+
+async def test_avalon_refusals_and_garbage(
+    simulate: SimFactory, session: aiohttp.ClientSession
+) -> None:
+    miner = await simulate(AvalonNanoMiner, "127.0.18.4", command_delay=0.05)
+    client = await async_connect(miner.ip, session)
+    assert not client.capabilities.can_stop
+    with pytest.raises(MinerCommandError):
+        await client.async_set_mining(False)
+    await client.async_reboot()
+    assert any(c.command == "ascset" and c.params.get("option") == "reboot" for c in miner.commands)
+    miner.faults.malformed = True
+    with pytest.raises(MinerConnectionError):
+        await client.async_fetch()
+    miner.faults.malformed = False
+    await miner.power_off()
+    with pytest.raises(MinerConnectionError):
+        await client.async_fetch()
+
+
+async def test_antminer_garbage_and_reboot(
+    simulate: SimFactory, session: aiohttp.ClientSession
+) -> None:
+    miner = await simulate(AntminerStockMiner, "127.0.18.5", command_delay=0.05)
+    client = await async_connect(miner.ip, session)
+    await client.async_identify_light()
+    assert miner.blink
+    await client.async_identify_light()
+    assert not miner.blink
+    await client.async_reboot()
+    assert any(c.command == "reboot" for c in miner.commands)
+    miner.faults.malformed = True
+    with pytest.raises(MinerConnectionError):
+        await client.async_fetch()
+
+
+async def test_antminer_never_writes_without_pools(
+    simulate: SimFactory, session: aiohttp.ClientSession
+) -> None:
+    miner = await simulate(AntminerStockMiner, "127.0.18.6", command_delay=0.05, pools=[])
+    client = await async_connect(miner.ip, session)
+    with pytest.raises(MinerCommandError, match="pools"):
+        await client.async_set_mining(False)
+    assert not any(c.command == "set_miner_conf" for c in miner.commands)
