@@ -219,3 +219,26 @@ async def test_http_text_answer_is_none(simulate: SimFactory) -> None:
         assert await http.request("POST", "/api/system/restart", command="restart") is None
         with pytest.raises(MinerConnectionError):
             await MinerHttp(session, "127.0.16.22").request("GET", "/", command="x")
+
+
+async def test_generic_driver_controls_succeed() -> None:
+    miner = FakeMiner()
+    miner.data.env_temp = 24.5
+    client = await _generic_client(miner)
+    assert client.capabilities.has_env_temp
+    assert (await client.async_fetch()).env_temperature == 24.5
+    assert (await client.async_set_mining(True)).is_mining
+    await client.async_reboot()
+    await client.async_identify_light()
+    assert miner.calls == ["resume_mining", "reboot", "fault_light_on"]
+
+
+async def test_generic_driver_errors_become_connection_errors() -> None:
+    miner = FakeMiner()
+    client = await _generic_client(miner)
+    miner.get_data = AsyncMock(side_effect=RuntimeError("socket closed"))  # type: ignore[method-assign]
+    with pytest.raises(MinerConnectionError, match="socket closed"):
+        await client.async_fetch()
+    miner.get_data = AsyncMock(return_value=MinerData(ip=miner.ip))  # type: ignore[method-assign]
+    with pytest.raises(MinerConnectionError, match="did not answer"):
+        await client.async_fetch()

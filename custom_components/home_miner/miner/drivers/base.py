@@ -34,10 +34,6 @@ if TYPE_CHECKING:
     from pyasic.miners.base import AnyMiner
 
 
-def _pyasic() -> Any:
-    return importlib.import_module("pyasic")
-
-
 def ths(value: Any) -> float | None:
     """pyasic hashrates carry their own unit; bring them to TH/s."""
     if value is None:
@@ -55,7 +51,15 @@ class Driver:
     """pyasic as it is: the generic family."""
 
     family = Family.GENERIC
-    identity_options = ["mac", "hostname", "fw_ver", "api_ver", "expected_hashrate", "fans"]
+    identity_options = [
+        "mac",
+        "hostname",
+        "fw_ver",
+        "api_ver",
+        "expected_hashrate",
+        "fans",
+        "env_temp",
+    ]
     poll_options = [
         "hashrate",
         "expected_hashrate",
@@ -135,6 +139,7 @@ class Driver:
     async def capabilities(self, miner: AnyMiner, data: Any) -> Capabilities:
         return Capabilities(
             can_stop=bool(miner.supports_shutdown),
+            has_env_temp=data.env_temp is not None,
             can_reboot=True,
             can_identify=True,
             boards=int(miner.expected_hashboards or 0),
@@ -147,12 +152,7 @@ class Driver:
         return "GH/s" if expected is not None and expected < 1.0 else "TH/s"
 
     def data_options(self, caps: Capabilities) -> list[str]:
-        options = list(self.poll_options)
-        if caps.has_env_temp:
-            options.append("env_temp")
-        if caps.work_modes:
-            options.append("config")
-        return options
+        return [*self.poll_options, "env_temp"] if caps.has_env_temp else list(self.poll_options)
 
     def snapshot(self, miner: AnyMiner, data: Any, caps: Capabilities) -> MinerSnapshot:
         boards = tuple(
@@ -219,9 +219,7 @@ class Driver:
             raise MinerCommandError("resume", "the miner refused")
 
     async def set_power_limit(self, miner: AnyMiner, watts: int, caps: Capabilities) -> int:
-        if not await miner.set_power_limit(watts):
-            raise MinerCommandError("power_limit", "the miner refused")
-        return watts
+        raise MinerCommandError("power_limit", "not supported by this miner")
 
     async def set_work_mode(self, miner: AnyMiner, mode: str) -> None:
         raise MinerCommandError("work_mode", "not supported by this miner")
