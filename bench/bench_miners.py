@@ -19,58 +19,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 from collections.abc import Awaitable, Callable
-import json
 from pathlib import Path
 import resource
 import subprocess
 import sys
 import time
 from typing import Any
-import urllib.request
+
+from bench.fleet import fleet_miners, start_fleet
 
 ROOT = Path(__file__).resolve().parent.parent
 STATUS = "127.0.19.1:18199"
 
 
-def start_fleet(size: int) -> subprocess.Popen[bytes]:
-    last = 20 + (size - 1) // 250
-    spec = (
-        ",".join(f"127.0.{20 + i // 250}.{1 + i % 250}" for i in range(size))
-        if last > 20
-        else f"127.0.20.1-127.0.20.{size}"
-    )
-    fleet = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tests.simulator",
-            "--fleet",
-            spec,
-            "--status",
-            STATUS,
-            "--same-model",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://{STATUS}/miners", timeout=2) as response:
-                if json.loads(response.read())["count"] == size:
-                    return fleet
-        except OSError:
-            pass
-        time.sleep(0.2)
-    fleet.kill()
-    raise SystemExit("the simulated fleet did not start")
-
-
-def fleet_miners() -> list[dict[str, Any]]:
-    with urllib.request.urlopen(f"http://{STATUS}/miners", timeout=5) as response:
-        miners: list[dict[str, Any]] = json.loads(response.read())["miners"]
-    return miners
+def start_miners_fleet(size: int) -> subprocess.Popen[bytes]:
+    spec = ",".join(f"127.0.{20 + i // 250}.{1 + i % 250}" for i in range(size))
+    return start_fleet(spec, size, STATUS)
 
 
 async def cpu_and_wall(work: Callable[[], Awaitable[Any]]) -> tuple[float, float, Any]:
@@ -115,7 +79,7 @@ async def run_size(size: int, interval: int) -> dict[str, float]:
     # Loopback only: resolve without mDNS, so no Zeroconf socket opens (as the tests do).
     aiohttp_client._async_make_resolver = lambda hass: ThreadedResolver()
 
-    miners = fleet_miners()
+    miners = fleet_miners(STATUS)
     async with async_test_home_assistant() as hass:
         frame.async_setup(hass)
         hass.data.pop(loader.DATA_CUSTOM_COMPONENTS, None)
@@ -201,7 +165,7 @@ def main() -> int:
         f"{'max stall ms':>13} {'peak RSS MB':>12} {'redetect ms/miner':>18} {'ratio':>6}"
     )
     for size in (int(s) for s in args.sizes.split(",")):
-        fleet = start_fleet(size)
+        fleet = start_miners_fleet(size)
         try:
             r = asyncio.run(run_size(size, args.interval), debug=False)
         finally:

@@ -13,54 +13,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 from pathlib import Path
 import statistics
-import subprocess
 import sys
 import time
 from typing import Any
-import urllib.request
+
+from bench.fleet import fleet_miners, start_fleet
 
 ROOT = Path(__file__).resolve().parent.parent
 STATUS = "127.0.12.250:18197"
 PRICE = "sensor.bench_price"
-
-
-def start_fleet(size: int) -> subprocess.Popen[bytes]:
-    fleet = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tests.simulator",
-            "--fleet",
-            f"127.0.11.1-127.0.11.{size}",
-            "--families",
-            "bitaxe",
-            "--same-model",
-            "--status",
-            STATUS,
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if len(fleet_miners()) == size:
-                return fleet
-        except (OSError, KeyError, ValueError):
-            pass
-        time.sleep(0.2)
-    fleet.kill()
-    raise SystemExit("the simulated fleet did not start")
-
-
-def fleet_miners() -> list[dict[str, Any]]:
-    with urllib.request.urlopen(f"http://{STATUS}/miners", timeout=5) as response:
-        miners: list[dict[str, Any]] = json.loads(response.read())["miners"]
-    return miners
 
 
 async def wait_until(done: Any, limit: float = 30.0) -> float:
@@ -90,7 +53,7 @@ async def run(size: int, rounds: int) -> tuple[list[float], list[float]]:
     )
     from custom_components.home_miner.curtailment import TargetAction
 
-    miners = fleet_miners()
+    miners = fleet_miners(STATUS)
     stops: list[float] = []
     resumes: list[float] = []
     async with async_test_home_assistant() as hass:
@@ -148,10 +111,12 @@ async def run(size: int, rounds: int) -> tuple[list[float], list[float]]:
         for _ in range(rounds):
             hass.states.async_set(PRICE, "0.50", {"unit_of_measurement": "EUR/kWh"})
             stops.append(await wait_until(lambda: all_applied(TargetAction.STOP)))
-            assert all(m["paused"] for m in await hass.async_add_executor_job(fleet_miners))
+            assert all(m["paused"] for m in await hass.async_add_executor_job(fleet_miners, STATUS))
             hass.states.async_set(PRICE, "0.10", {"unit_of_measurement": "EUR/kWh"})
             resumes.append(await wait_until(lambda: all_applied(TargetAction.RUN)))
-            assert not any(m["paused"] for m in await hass.async_add_executor_job(fleet_miners))
+            assert not any(
+                m["paused"] for m in await hass.async_add_executor_job(fleet_miners, STATUS)
+            )
         await hass.config_entries.async_unload(plan.entry_id)
         for entry in entries:
             await hass.config_entries.async_unload(entry.entry_id)
@@ -167,7 +132,9 @@ def main() -> int:
     sys.path.insert(0, str(ROOT))
     import pyasic  # noqa: F401 - imported before timing, as the integration does once
 
-    fleet = start_fleet(args.size)
+    fleet = start_fleet(
+        f"127.0.11.1-127.0.11.{args.size}", args.size, STATUS, "--families", "bitaxe"
+    )
     try:
         stops, resumes = asyncio.run(run(args.size, args.rounds), debug=False)
     finally:
