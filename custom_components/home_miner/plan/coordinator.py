@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
@@ -96,6 +96,7 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
         self._unsub_timer: CALLBACK_TYPE | None = None
         self._timer_at: datetime | None = None
         self._stopped = False
+        self._decided_at = datetime.min.replace(tzinfo=UTC)
         # Miners the plan no longer acts on but left curtailed: given back, then forgotten.
         self._handing_back: set[str] = set()
 
@@ -149,7 +150,7 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
     def async_decide(self, now: datetime | None = None) -> None:
         """Decide now (or at an injected instant) and act on it."""
         try:
-            data = self._decide(now or dt_util.utcnow())
+            data = self._decide(now or self._now())
         except Exception:
             LOGGER.exception("Plan %s could not decide", self.config_entry.title)
             retry = dt_util.utcnow() + RETRY_DECISION
@@ -168,7 +169,13 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
             events=self._events(now),
         )
 
+    def _now(self) -> datetime:
+        """The wall clock, never earlier than the last decision: a clock stepped back (or a
+        decision made ahead of time) must not reopen or close a window by itself."""
+        return max(dt_util.utcnow(), self._decided_at)
+
     def _decide(self, now: datetime) -> PlanData:
+        self._decided_at = now
         memory = self.memory
         if memory.override is not None and not memory.override.active(now):
             memory.override = None
@@ -371,7 +378,7 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
     @callback
     def async_override_miner(self, miner_id: str) -> None:
         """The user switched a miner during a window: leave it alone until the window ends."""
-        now = dt_util.utcnow()
+        now = self._now()
         if self.memory.state.window_start is None or miner_id not in self.actuators:
             return
         self.actuators[miner_id].release()
