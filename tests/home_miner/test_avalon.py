@@ -5,7 +5,8 @@ from __future__ import annotations
 from homeassistant import config_entries
 from homeassistant.const import CONF_HOST, STATE_OFF, STATE_ON
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import device_registry as dr, entity_registry as er
+import pytest
 
 from custom_components.home_miner.const import DOMAIN
 from tests.conftest import SimFactory
@@ -22,11 +23,21 @@ def _entity(hass: HomeAssistant, entry_id: str, domain: str, key: str) -> str | 
 
 
 async def test_levels_including_the_lowest(
-    hass: HomeAssistant, simulate: SimFactory, add_miner: AddMiner
+    hass: HomeAssistant,
+    simulate: SimFactory,
+    add_miner: AddMiner,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     miner = await simulate(AvalonNanoMiner, "127.0.17.2", command_delay=0.1)
     entry = await add_miner(miner.ip)
     assert _entity(hass, entry.entry_id, "switch", "mining") is None  # no softoff on this firmware
+    # Finding that out is not a warning in the user's log.
+    assert "Unknown option" not in caplog.text
+    # Several Nanos are not devices of one name: the end of the MAC tells them apart.
+    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, entry.unique_id)})
+    assert device is not None
+    assert device.name == f"Avalon Nano 3s {miner.mac.replace(':', '')[-4:]}"
+    assert device.sw_version == miner.firmware
     select = _entity(hass, entry.entry_id, "select", "work_mode")
     number = _entity(hass, entry.entry_id, "number", "power_limit")
     assert select is not None
@@ -56,6 +67,12 @@ async def test_soft_off_where_the_firmware_has_it(
     assert hass.states.get(switch).state == STATE_ON
     await hass.services.async_call("switch", "turn_off", {"entity_id": switch}, blocking=True)
     assert miner.soft_off is True
+    assert hass.states.get(switch).state == STATE_OFF
+    # Home Assistant restarts while the miner is soft-off (a curtailment holds it): the
+    # switch is still there, and turns it back on.
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert _entity(hass, entry.entry_id, "switch", "mining") == switch
     assert hass.states.get(switch).state == STATE_OFF
     await hass.services.async_call("switch", "turn_on", {"entity_id": switch}, blocking=True)
     assert miner.soft_off is False

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
+from unittest.mock import AsyncMock, patch
 
 import aiohttp
 import pytest
@@ -10,9 +12,11 @@ import pytest
 from custom_components.home_miner.miner import (
     MinerCommandError,
     MinerConnectionError,
+    UnsupportedMinerError,
     async_connect,
 )
 from custom_components.home_miner.miner.client import _known_miner
+from custom_components.home_miner.miner.drivers.avalon import AvalonNanoDriver
 from tests.conftest import SimFactory
 from tests.simulator.antminer import AntminerStockMiner
 from tests.simulator.avalon import AvalonNanoMiner
@@ -106,3 +110,47 @@ async def test_antminer_never_writes_without_pools(
     with pytest.raises(MinerCommandError, match="pools"):
         await client.async_set_mining(False)
     assert not any(c.command == "set_miner_conf" for c in miner.commands)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"pools": [{"POOLS": []}]},
+        {"estats": [{"STATS": [{"ID": "AVA100"}]}], "pools": [{"POOLS": []}]},
+        {"estats": [{"STATS": [{"MM ID0": "Fan1[fast]"}]}], "pools": [{"POOLS": []}]},
+    ],
+)
+async def test_avalon_estats_without_what_is_shown(
+    simulate: SimFactory, session: aiohttp.ClientSession, answer: dict[str, Any]
+) -> None:
+    miner = await simulate(AvalonNanoMiner, "127.0.18.5")
+    client = await async_connect(miner.ip, session)
+    await client.async_fetch()
+    rpc = client._miner.rpc
+    with (
+        patch.object(rpc, "send_command", AsyncMock(return_value=answer)),
+        pytest.raises(MinerConnectionError, match="estats could not be read"),
+    ):
+        await client.async_fetch()
+
+
+@pytest.mark.parametrize(
+    ("answer", "error"),
+    [
+        ({"STATUS": [{"STATUS": "S"}]}, MinerConnectionError),
+        ({"VERSION": [{"MODEL": "Nano3s", "MAC": "e0e1a9"}]}, UnsupportedMinerError),
+    ],
+)
+async def test_avalon_version_without_identity(
+    answer: dict[str, Any], error: type[Exception]
+) -> None:
+    miner = _known_miner(
+        "pyasic.miners.avalonminer.cgminer.nano.nano3:CGMinerAvalonNano3s", "127.0.18.6"
+    )
+    assert miner is not None
+    driver = AvalonNanoDriver()
+    with (
+        patch.object(miner.rpc, "send_command", AsyncMock(return_value=answer)),
+        pytest.raises(error),
+    ):
+        await driver.read_identity("127.0.18.6", miner)

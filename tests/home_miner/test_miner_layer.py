@@ -24,6 +24,7 @@ from custom_components.home_miner.miner import (
 from custom_components.home_miner.miner.client import MinerClient
 from custom_components.home_miner.miner.drivers import Driver, driver_for
 from custom_components.home_miner.miner.http import MinerHttp
+from custom_components.home_miner.miner.model import Family, MinerIdentity
 from tests.conftest import SimFactory
 from tests.simulator.esp_miner import BitaxeMiner
 
@@ -242,3 +243,47 @@ async def test_generic_driver_errors_become_connection_errors() -> None:
     miner.get_data = AsyncMock(return_value=MinerData(ip=miner.ip))  # type: ignore[method-assign]
     with pytest.raises(MinerConnectionError, match="did not answer"):
         await client.async_fetch()
+
+
+@pytest.mark.parametrize(
+    ("hostname", "name"),
+    [
+        ("garage-bitaxe", "garage-bitaxe"),
+        ("Antminer", "Antminer S19j Pro 1E8D"),
+        ("bitaxe", "Antminer S19j Pro 1E8D"),
+        ("  ", "Antminer S19j Pro 1E8D"),
+        (None, "Antminer S19j Pro 1E8D"),
+    ],
+)
+def test_device_name_is_never_a_factory_default(hostname: str | None, name: str) -> None:
+    identity = MinerIdentity(
+        host="127.0.0.1",
+        mac="02:9C:62:0F:1E:8D",
+        hostname=hostname,
+        make="AntMiner",
+        model="Antminer S19j Pro",
+        firmware="Stock",
+        firmware_version=None,
+        family=Family.ANTMINER_STOCK,
+    )
+    assert identity.name == name
+
+
+async def test_first_poll_is_the_read_made_at_connect(simulate: SimFactory) -> None:
+    """Setting a Bitaxe up reads its system info once, not once to connect and once to poll."""
+    miner = await simulate(BitaxeMiner, "127.0.18.9")
+    info_reads: list[str] = []
+
+    async def on_request(_: Any, __: Any, params: aiohttp.TraceRequestStartParams) -> None:
+        if params.url.path == "/api/system/info":
+            info_reads.append(params.method)
+
+    trace = aiohttp.TraceConfig()
+    trace.on_request_start.append(on_request)
+    async with aiohttp.ClientSession(trace_configs=[trace]) as session:
+        client = await async_connect(miner.ip, session)
+        first = await client.async_fetch()
+        assert len(info_reads) == 1
+        assert first.hashrate_ths == pytest.approx(miner.hashrate_ghs / 1000, rel=0.05)
+        await client.async_fetch()
+        assert len(info_reads) == 2

@@ -156,6 +156,8 @@ class MinerClient:
 
     async def async_fetch(self) -> MinerSnapshot:
         """One poll: ask the miner only for what the entities show."""
+        if (kept := self._driver.take_first_poll()) is not None:
+            return kept
         return await self._guard("poll", self._driver.fetch(self._miner, self.capabilities))
 
     async def _guard[T](self, what: str, call: Awaitable[T]) -> T:
@@ -204,6 +206,7 @@ class MinerClient:
         await self._command("identify", self._driver.identify(self._miner))
 
     async def _command[T](self, command: str, call: Awaitable[T]) -> T:
+        self._driver.take_first_poll()  # what was read before a command is not read back
         try:
             async with asyncio.timeout(FETCH_TIMEOUT):
                 return await call

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+import re
 
 
 class Family(StrEnum):
@@ -38,9 +39,9 @@ class Capabilities:
     fans: int = 0
     has_env_temp: bool = False
     power_estimated: bool = False
+    """The firmware reports no power; it is estimated from hashrate and nominal efficiency."""
     overheat_c: float = 95.0
     """Chip temperature at which the firmware itself would start to protect the hardware."""
-    """The firmware reports no power; it is estimated from hashrate and nominal efficiency."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -55,6 +56,36 @@ class MinerIdentity:
     firmware: str
     firmware_version: str | None
     family: Family
+
+    @property
+    def name(self) -> str:
+        """The device's name: its hostname, unless that is the factory default.
+
+        Every stock Antminer calls itself `Antminer` and every new Bitaxe `bitaxe`; a fleet
+        of them would be devices of one name (and `sensor.antminer_hashrate_17`), so those
+        are named by model and the end of the MAC instead.
+        """
+        hostname = (self.hostname or "").strip()
+        if hostname and re.sub(r"[^a-z0-9]", "", hostname.lower()) not in FACTORY_HOSTNAMES:
+            return hostname
+        return f"{self.model} {self.mac.replace(':', '').replace('-', '')[-4:].upper()}"
+
+
+FACTORY_HOSTNAMES = frozenset(
+    {
+        "antminer",
+        "avalon",
+        "avalonnano",
+        "bitaxe",
+        "braiinsos",
+        "localhost",
+        "miner",
+        "nerdaxe",
+        "nerdqaxe",
+        "whatsminer",
+    }
+)
+"""Hostnames firmware gives every unit it ships (compared lowercase, letters and digits only)."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -14,6 +14,7 @@ defaults, which wipes the pools. So the web side is done here:
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import TYPE_CHECKING, Any
 
 from ..errors import MinerCommandError, MinerConnectionError
@@ -35,6 +36,8 @@ MODE_NORMAL, MODE_SLEEP, MODE_LOW = "0", "1", "3"
 WORK_MODES = {MODE_NORMAL: "normal", MODE_LOW: "low_power"}
 IDLE_W = 15.0
 DEFAULT_PASSWORD = "root"
+POOL_MAX_AGE = 60.0
+"""Seconds between two reads of the active pool."""
 
 # Nominal efficiency (J/TH) of stock firmware at the normal mode, from Bitmain's datasheets.
 NOMINAL_J_TH = {
@@ -87,6 +90,7 @@ class AntminerStockDriver(Driver):
 
     def __init__(self) -> None:
         self._j_th = DEFAULT_J_TH
+        self._pool: tuple[float, Pool | None] | None = None
 
     def digest(self, credentials: Credentials) -> tuple[str, str]:
         return (credentials.username or "root", credentials.password or DEFAULT_PASSWORD)
@@ -126,9 +130,16 @@ class AntminerStockDriver(Driver):
         return identity, caps
 
     async def fetch(self, miner: AnyMiner, caps: Capabilities) -> MinerSnapshot:
-        # stats.cgi carries hashrate, chains, fans, mode and uptime in one answer; with
-        # pools.cgi that is the whole poll, over one kept-alive, already-authorised connection.
-        stats, pools = await asyncio.gather(self._cgi(miner, "stats"), self._cgi(miner, "pools"))
+        # stats.cgi carries hashrate, chains, fans, mode and uptime in one answer, over one
+        # kept-alive, already-authorised connection.
+        # The pool is only shown, and rarely changes: it is read once a minute, not every poll.
+        if self._pool is None or time.monotonic() - self._pool[0] >= POOL_MAX_AGE:
+            stats, pools = await asyncio.gather(
+                self._cgi(miner, "stats"), self._cgi(miner, "pools")
+            )
+            self._pool = (time.monotonic(), _active_pool(pools))
+        else:
+            stats = await self._cgi(miner, "stats")
         try:
             body = stats["STATS"][0] if stats["STATS"] else {}
             unit = GH_PER_UNIT.get(str(body.get("rate_unit", "GH/s")), 1.0)
@@ -154,7 +165,7 @@ class AntminerStockDriver(Driver):
             uptime_s=uptime,
             boards=boards,
             fans=fans,
-            pool=_active_pool(pools),
+            pool=self._pool[1],
             work_mode=WORK_MODES.get(mode),
             missing_boards=max(0, caps.boards - len(boards)) if mining else 0,
             overheat_c=caps.overheat_c,

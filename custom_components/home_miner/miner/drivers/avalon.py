@@ -12,12 +12,12 @@ does not know. So controls are sent here as the firmware takes them:
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, replace
+import re
 import time
 from typing import TYPE_CHECKING, Any
 
-from ..errors import MinerCommandError, MinerConnectionError
+from ..errors import MinerCommandError, MinerConnectionError, UnsupportedMinerError
 from ..model import (
     Board,
     Capabilities,
@@ -63,6 +63,14 @@ def _number(value: Any) -> float | None:
         return None
 
 
+_MM_FIELD = re.compile(r"(\w+)\[([^\]]*)\]")
+
+
+def _mm_fields(text: str) -> dict[str, str]:
+    """`Ver[Nano3s-…] GHSspd[6611.23] PS[0 1209 1262 133 …]` → {"GHSspd": "6611.23", …}."""
+    return {key: value.strip() for key, value in _MM_FIELD.findall(text)}
+
+
 def _active_pool(answer: dict[str, Any]) -> Pool | None:
     pools = [p for p in answer.get("POOLS", []) if isinstance(p, dict) and p.get("URL")]
     active = next((p for p in pools if p.get("Stratum Active")), pools[0] if pools else None)
@@ -83,12 +91,17 @@ class AvalonNanoDriver(Driver):
 
     def __init__(self) -> None:
         self._model = NANO3S
+        self._soft_off = False
 
     async def _ascset(self, miner: AnyMiner, command: str, option: str) -> str:
         """Send one `ascset`; return the firmware's message, raise if it refused."""
         try:
             answer = await miner.rpc.send_command(
-                "ascset", parameters=f"0,{option}", ignore_errors=True
+                # A refusal is answered here; pyasic would also log it as a warning.
+                "ascset",
+                parameters=f"0,{option}",
+                ignore_errors=True,
+                allow_warning=False,
             )
         except Exception as err:
             raise MinerConnectionError(f"{command}: {err}") from err
@@ -103,9 +116,29 @@ class AvalonNanoDriver(Driver):
         return message
 
     async def read_identity(self, host: str, miner: AnyMiner) -> tuple[MinerIdentity, Capabilities]:
-        # `version` names the miner; the rest comes from one poll of our own.
-        data = await self.get_data(miner, ["mac", "fw_ver", "hostname"])
-        identity = self.identity(host, miner, data)
+        # `version` names the miner (its MAC and firmware); the rest comes from one poll.
+        version = await self._rpc(miner, "version")
+        try:
+            info = version["VERSION"][0]
+        except (KeyError, IndexError, TypeError) as err:
+            raise MinerConnectionError(f"version: unexpected answer {err!r}") from err
+        mac = str(info.get("MAC") or "").replace(":", "").upper()
+        if len(mac) != 12:
+            # Entries are keyed by MAC; the Nano 3's firmware does not report it.
+            raise UnsupportedMinerError(f"{miner.model} does not report its MAC address")
+        identity = MinerIdentity(
+            host=host,
+            mac=":".join(mac[i : i + 2] for i in range(0, 12, 2)),
+            hostname=None,
+            make=str(miner.make or "AvalonMiner"),
+            model=str(miner.raw_model or miner.model or info.get("MODEL") or "Avalon Nano"),
+            firmware="Stock",
+            firmware_version=str(
+                info.get("LVERSION") or info.get("VERSION") or info.get("CGMiner") or ""
+            )
+            or None,
+            family=self.family,
+        )
         self._model = NANO3S if "3S" in identity.model.upper() else NANO3
         limits = self._model.limits_w
         caps = Capabilities(
@@ -119,7 +152,7 @@ class AvalonNanoDriver(Driver):
             hashrate_unit="TH/s",
         )
         snapshot = await self.fetch(miner, caps)
-        can_stop = False
+        can_stop = self._soft_off  # soft-off now: the firmware has it
         if snapshot.is_mining:
             # Harmless while mining: tells whether this firmware has softoff/softon at all.
             try:
@@ -127,6 +160,7 @@ class AvalonNanoDriver(Driver):
                 can_stop = True
             except MinerCommandError:
                 can_stop = False
+        self.keep_for_first_poll(snapshot)
         return identity, replace(caps, can_stop=can_stop)
 
     async def _rpc(self, miner: AnyMiner, command: str) -> dict[str, Any]:
@@ -140,26 +174,31 @@ class AvalonNanoDriver(Driver):
         return answer
 
     async def fetch(self, miner: AnyMiner, caps: Capabilities) -> MinerSnapshot:
-        # One `estats` carries everything but the pool; pyasic would ask three commands and
-        # parse the answer once per data item.
-        raw, pools = await asyncio.gather(self._rpc(miner, "estats"), self._rpc(miner, "pools"))
+        # One connection: `estats+pools`, joined as cgminer allows. `MM ID0` carries everything
+        # but the pool; only the dozen fields shown are read from it (pyasic would ask three
+        # commands, deep-copy the answer and convert every field once per data item).
+        answer = await self._rpc(miner, "estats+pools")
         try:
-            mm = miner.parse_estats(raw)["STATS"][0]["MM ID0"]
-            hashrate = float(mm.get("GHSspd", 0)) / GH_PER_TH
-            expected = float(mm.get("GHSmm", 0)) / GH_PER_TH or None
-            level = self._level(mm.get("MPO"))
-            watts = mm.get("PS", [])
+            mm = _mm_fields(str(answer["estats"][0]["STATS"][0]["MM ID0"]))
+            pools = answer["pools"][0]
+            hashrate = (_number(mm.get("GHSspd")) or 0.0) / GH_PER_TH
+            expected = (_number(mm.get("GHSmm")) or 0.0) / GH_PER_TH or None
+            level = self._level(_number(mm.get("MPO")))
+            watts = mm.get("PS", "").split()
             measured = (
                 float(watts[self._model.ps_watts]) if len(watts) > self._model.ps_watts else None
             )
             chip_max = _number(mm.get("TMax", mm.get("Tmax")))
             chip_avg = _number(mm.get("TAvg"))
             env = _number(mm.get("Temp"))
-            uptime = int(mm.get("Elapsed", 0))
-            soft_off = int(mm.get("SoftOFF", 0)) == 1
-            fans = tuple(int(mm[f"Fan{i + 1}"]) for i in range(caps.fans) if f"Fan{i + 1}" in mm)
+            uptime = int(_number(mm.get("Elapsed")) or 0)
+            soft_off = _number(mm.get("SoftOFF")) == 1
+            fans = tuple(
+                int(float(mm[f"Fan{i + 1}"])) for i in range(caps.fans) if f"Fan{i + 1}" in mm
+            )
         except (KeyError, IndexError, TypeError, ValueError) as err:
             raise MinerConnectionError(f"the miner's estats could not be read: {err!r}") from err
+        self._soft_off = soft_off
         mining = hashrate > 0 and not soft_off
         power = measured
         if power is None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import re
+import time
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -32,6 +33,10 @@ from ..model import (
 
 if TYPE_CHECKING:
     from pyasic.miners.base import AnyMiner
+
+
+FIRST_POLL_MAX_AGE = 2.0
+"""Seconds a snapshot read at connect may stand in for the first poll."""
 
 
 def ths(value: Any) -> float | None:
@@ -74,6 +79,18 @@ class Driver:
     ]
 
     http: MinerHttp
+    _first_poll: tuple[float, MinerSnapshot] | None = None
+
+    def keep_for_first_poll(self, snapshot: MinerSnapshot) -> None:
+        """Keep what the identity read saw, so the first poll right after it asks nothing."""
+        self._first_poll = (time.monotonic(), snapshot)
+
+    def take_first_poll(self) -> MinerSnapshot | None:
+        """The snapshot kept at connect, once, if it is still fresh."""
+        kept, self._first_poll = self._first_poll, None
+        if kept is not None and time.monotonic() - kept[0] < FIRST_POLL_MAX_AGE:
+            return kept[1]
+        return None
 
     def bind(
         self, miner: AnyMiner, session: aiohttp.ClientSession, credentials: Credentials

@@ -112,10 +112,13 @@ class EspMinerDriver(Driver):
             boards=1,
             fans=1,
         )
+        self.keep_for_first_poll(self._snapshot(info, caps))
         return identity, caps
 
     async def fetch(self, miner: AnyMiner, caps: Capabilities) -> MinerSnapshot:
-        info = await self._info(miner)
+        return self._snapshot(await self._info(miner), caps)
+
+    def _snapshot(self, info: dict[str, Any], caps: Capabilities) -> MinerSnapshot:
         hashrate_gh = _num(info, "hashRate")
         expected_gh = _num(info, "expectedHashrate")
         temps = [t for t in (_num(info, "temp"), _num(info, "vrTemp")) if t is not None and t > 0]
