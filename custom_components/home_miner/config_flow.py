@@ -72,8 +72,7 @@ CREDENTIALS_SCHEMA = vol.Schema(
 
 
 def _title(client: MinerClient) -> str:
-    identity = client.identity
-    return identity.hostname or identity.model
+    return client.identity.name
 
 
 async def _connect(

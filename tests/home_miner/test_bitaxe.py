@@ -84,6 +84,42 @@ async def test_miner_off_is_unavailable_then_recovers(
     async_fire_time_changed(hass)
     await hass.async_block_till_done(wait_background_tasks=True)
     assert float(hass.states.get("sensor.bitaxe_gamma_power").state) > 5
+    assert hass.states.get("switch.bitaxe_gamma_mining").state == STATE_ON
+
+
+async def test_steady_states_are_not_rewritten_measurements_are(
+    hass: HomeAssistant, bitaxe: BitaxeMiner, add_miner: AddMiner, freezer: FrozenDateTimeFactory
+) -> None:
+    await add_miner(bitaxe.ip)
+    freezer.tick(timedelta(seconds=16))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    # (Home Assistant updates last_reported of the State object in place.)
+    before = {e: hass.states.get(e).last_reported for e in hass.states.async_entity_ids()}
+    freezer.tick(timedelta(seconds=16))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    def reported(entity_id: str) -> bool:
+        return hass.states.get(entity_id).last_reported > before[entity_id]
+
+    # A measurement is reported on every poll, even when its value stays the same.
+    assert reported("sensor.bitaxe_gamma_power")
+    assert reported("sensor.bitaxe_gamma_fan_1_speed")
+    # A state that did not change is not written again.
+    for entity_id in (
+        "switch.bitaxe_gamma_mining",
+        "binary_sensor.bitaxe_gamma_problem",
+        "number.bitaxe_gamma_power_limit",
+        "sensor.bitaxe_gamma_active_pool",
+    ):
+        assert not reported(entity_id), entity_id
+    # ...and is written as soon as it changes.
+    bitaxe.paused = True
+    freezer.tick(timedelta(seconds=16))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert hass.states.get("switch.bitaxe_gamma_mining").state == STATE_OFF
 
 
 async def test_energy_integrates_power_and_survives_restart(
