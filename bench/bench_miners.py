@@ -4,14 +4,21 @@
 
 For each fleet size a simulated fleet (Bitaxe, Avalon Nano, Antminer in turn) runs in its own
 process, so this process's CPU is Home Assistant's and the integration's alone. Printed:
-- setup: wall time to set up all entries (concurrently, as at Home Assistant start, each
-  entry knowing its miner's pyasic class from when it was added);
-- refresh: one refresh of every miner (median of 5), wall time and CPU ms per miner;
+- add: wall time to set up all entries for the first time, concurrently (their devices and
+  entities are registered then), each knowing its miner's pyasic class from the config flow;
+- start: the same entries set up again, as at every Home Assistant start (devices and entities
+  already in the registries), median of 3;
+- refresh: one refresh of every miner at once (median of 9), wall time and CPU ms per miner;
+- spread: CPU per poll over one full poll interval of normal running, each miner polling at
+  its own offset (polls one at a time, Home Assistant's timers included). Dearer per poll than
+  a refresh of all at once: nothing is shared between two polls and caches are cold;
 - stall: the longest the event loop was late during one full poll interval, polls spread;
 - memory: peak RSS of this process;
 - redetect: CPU per miner of what an integration that re-detects on every poll does
   (`get_miner` + a full `get_data`), and its ratio to one of our polls.
-asyncio debug is off, as in real use.
+asyncio debug is off, as in real use. Every timed phase starts after a full garbage
+collection, so the garbage one phase leaves (the re-detection's above all) is not charged to
+the next; collections the phase itself causes are counted.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 from collections.abc import Awaitable, Callable
+import gc
 from pathlib import Path
 import resource
 import subprocess
@@ -38,6 +46,8 @@ def start_miners_fleet(size: int) -> subprocess.Popen[bytes]:
 
 
 async def cpu_and_wall(work: Callable[[], Awaitable[Any]]) -> tuple[float, float, Any]:
+    # A full collection first: the garbage of one phase is not charged to the next.
+    gc.collect()
     cpu, wall = time.process_time(), time.perf_counter()
     result = await work()
     return time.process_time() - cpu, time.perf_counter() - wall, result
@@ -52,6 +62,49 @@ async def longest_stall(seconds: float, tick: float = 0.005) -> float:
         await asyncio.sleep(tick)
         worst = max(worst, loop.time() - before - tick)
     return worst
+
+
+async def spread_polls(coordinators: list[Any], seconds: float) -> tuple[float, int]:
+    """CPU of this process over `seconds` of normal running, and the polls made meanwhile.
+
+    Each miner polls at its own offset in the interval, so this is the cost of polls one
+    at a time, as in real use, with Home Assistant's timers and scheduling included.
+    """
+    polls = 0
+
+    def counted() -> None:
+        nonlocal polls
+        polls += 1
+
+    removers = [c.async_add_listener(counted) for c in coordinators]
+    gc.collect()
+    cpu = time.process_time()
+    await asyncio.sleep(seconds)
+    cpu = time.process_time() - cpu
+    for remove in removers:
+        remove()
+    return cpu, polls
+
+
+async def restarts(
+    hass: Any, entries: list[Any], setup_all: Callable[[], Awaitable[list[bool]]], times: int = 3
+) -> float:
+    """Median wall time of setting every entry up again, as at each Home Assistant start
+    (the entries' devices and entities are already in the registries then)."""
+
+    async def unload_all() -> None:
+        await asyncio.gather(*(hass.config_entries.async_unload(e.entry_id) for e in entries))
+        await hass.async_block_till_done()
+
+    walls = []
+    for _ in range(times):
+        await unload_all()
+        _, wall, results = await cpu_and_wall(setup_all)
+        await hass.async_block_till_done()
+        assert all(results)
+        walls.append(wall)
+    await unload_all()
+    return sorted(walls)[len(walls) // 2]
 
 
 async def run_size(size: int, interval: int) -> dict[str, float]:
@@ -121,11 +174,13 @@ async def run_size(size: int, interval: int) -> dict[str, float]:
             await asyncio.gather(*(c.async_refresh() for c in coordinators))
 
         await refresh_all()  # warm
-        rounds = sorted([await cpu_and_wall(refresh_all) for _ in range(5)])
+        rounds = sorted([await cpu_and_wall(refresh_all) for _ in range(9)])
         refresh_cpu, refresh_wall, _ = rounds[len(rounds) // 2]  # the median round
         assert all(c.last_update_success for c in coordinators)
 
         stall = await longest_stall(interval + 1)
+        # After the stall window: by then the registries' delayed saves after setup are done.
+        spread_cpu, polls = await spread_polls(coordinators, interval)
 
         async def redetect_all() -> None:
             async def one(ip: str) -> None:
@@ -135,16 +190,16 @@ async def run_size(size: int, interval: int) -> dict[str, float]:
             await asyncio.gather(*(one(m["ip"]) for m in miners))
 
         redetect_cpu, _, _ = await cpu_and_wall(redetect_all)
-        for entry in entries:
-            await hass.config_entries.async_unload(entry.entry_id)
-        await hass.async_block_till_done()
+        start_wall = await restarts(hass, entries, setup_all)
         del miner_client
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     per_miner = refresh_cpu * 1000 / size
     return {
         "setup_s": setup_wall,
+        "start_s": start_wall,
         "refresh_wall_s": refresh_wall,
         "cpu_ms_per_miner": per_miner,
+        "spread_ms_per_poll": spread_cpu * 1000 / max(polls, 1),
         "stall_ms": stall * 1000,
         "peak_rss_mb": peak_mb,
         "redetect_cpu_ms_per_miner": redetect_cpu * 1000 / size,
@@ -161,7 +216,8 @@ def main() -> int:
     import pyasic  # noqa: F401 - imported before timing, as the integration does once
 
     print(
-        f"{'miners':>6} {'setup s':>8} {'refresh s':>10} {'CPU ms/miner':>13} "
+        f"{'miners':>6} {'add s':>6} {'start s':>8} {'refresh s':>10} {'CPU ms/miner':>13} "
+        f"{'spread ms/poll':>15} "
         f"{'max stall ms':>13} {'peak RSS MB':>12} {'redetect ms/miner':>18} {'ratio':>6}"
     )
     for size in (int(s) for s in args.sizes.split(",")):
@@ -172,8 +228,9 @@ def main() -> int:
             fleet.terminate()
             fleet.wait(timeout=30)
         print(
-            f"{size:>6} {r['setup_s']:>8.2f} {r['refresh_wall_s']:>10.2f} "
-            f"{r['cpu_ms_per_miner']:>13.2f} {r['stall_ms']:>13.1f} {r['peak_rss_mb']:>12.0f} "
+            f"{size:>6} {r['setup_s']:>6.2f} {r['start_s']:>8.2f} {r['refresh_wall_s']:>10.2f} "
+            f"{r['cpu_ms_per_miner']:>13.2f} {r['spread_ms_per_poll']:>15.2f} "
+            f"{r['stall_ms']:>13.1f} {r['peak_rss_mb']:>12.0f} "
             f"{r['redetect_cpu_ms_per_miner']:>18.2f} {r['redetect_ratio']:>6.1f}",
             flush=True,
         )
