@@ -7,13 +7,14 @@ from datetime import timedelta
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant, State
-from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
     mock_restore_cache_with_extra_data,
 )
 
+from custom_components.home_miner.const import DOMAIN
 from tests.conftest import SimFactory
 from tests.home_miner.conftest import AddMiner
 from tests.simulator.esp_miner import BitaxeMiner
@@ -156,3 +157,37 @@ async def test_paused_at_setup_still_offers_power_limit(
     assert number is not None
     assert 5 < number.attributes["min"] < number.attributes["max"] < 40
     assert hass.states.get("binary_sensor.sleepy_mining").state == STATE_OFF
+
+
+async def test_nerdqaxe_pyasic_cannot_detect_is_added(
+    hass: HomeAssistant, simulate: SimFactory, add_miner: AddMiner
+) -> None:
+    """The NerdQAxe++ fork is not found by pyasic's detection; it is still added and read."""
+    miner = await simulate(BitaxeMiner, "127.0.21.2", model="NerdQAxe++", hostname="nerd-1")
+    entry = await add_miner(miner.ip)
+    assert entry.title == "nerd-1"
+    assert entry.data["miner_class"] == "pyasic.miners.backends.bitaxe:BitAxe"
+    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, entry.unique_id)})
+    assert device is not None
+    assert (device.manufacturer, device.model) == ("NerdAxe", "NerdQAxe++")
+    hashrate = hass.states.get("sensor.nerd_1_hashrate")
+    assert hashrate is not None
+    assert float(hashrate.state) == pytest.approx(miner.hashrate_ghs, rel=0.05)
+    assert float(hass.states.get("sensor.nerd_1_power").state) == pytest.approx(
+        miner.power_w, rel=0.05
+    )
+    # Its firmware has no pause and applies a frequency only after a restart: neither the
+    # mining switch nor a power limit is offered; restart is.
+    entities = {
+        e.entity_id for e in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
+    }
+    assert "switch.nerd_1_mining" not in entities
+    assert "number.nerd_1_power_limit" not in entities
+    # At the next start its class is known: no detection, same device.
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert float(hass.states.get("sensor.nerd_1_hashrate").state) > 0
+    await hass.services.async_call(
+        "button", "press", {"entity_id": "button.nerd_1_restart"}, blocking=True
+    )
+    assert any(c.command == "restart" for c in miner.commands)

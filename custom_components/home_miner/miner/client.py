@@ -22,6 +22,7 @@ from .errors import (
     MinerError,
     UnsupportedMinerError,
 )
+from .http import MinerHttp
 from .model import Capabilities, Credentials, FoundMiner, MinerIdentity, MinerSnapshot
 
 if TYPE_CHECKING:
@@ -77,6 +78,8 @@ async def async_connect(
     except (TimeoutError, OSError) as err:
         raise MinerConnectionError(f"{host} did not answer") from err
     if miner is None:
+        miner = await _esp_miner_fork(host, session)
+    if miner is None:
         raise MinerConnectionError(f"no miner answered at {host}")
     driver = driver_for(miner)
     if driver is None:
@@ -84,6 +87,23 @@ async def async_connect(
     client = MinerClient(host, miner, driver, session, credentials)
     await client.async_identify()
     return client
+
+
+async def _esp_miner_fork(host: str, session: aiohttp.ClientSession) -> AnyMiner | None:
+    """An ESP-Miner fork pyasic's detection misses, as pyasic's generic BitAxe.
+
+    pyasic recognises ESP-Miner by "AxeOS" in its web page; forks such as the NerdQAxe++
+    (shufps/ESP-Miner-NerdQAxePlus) title theirs differently but serve the same
+    `/api/system/info`, which is all the ESP-Miner driver reads.
+    """
+    try:
+        info = await MinerHttp(session, host).request("GET", "/api/system/info", command="info")
+    except MinerError:
+        return None
+    if not isinstance(info, dict) or not {"ASICModel", "hashRate", "macAddr"} <= info.keys():
+        return None
+    bitaxe = importlib.import_module("pyasic.miners.backends.bitaxe").BitAxe
+    return cast("AnyMiner", bitaxe(host))
 
 
 def _known_miner(miner_class: str, host: str) -> AnyMiner | None:

@@ -64,12 +64,21 @@ class EspMinerDriver(Driver):
         mac = info.get("macAddr")
         if not isinstance(mac, str) or not mac:
             raise MinerConnectionError("the miner did not report its MAC address")
+        # A fork pyasic did not detect (NerdQAxe++) names itself in `deviceModel`.
+        fork = miner.raw_model is None and bool(info.get("deviceModel"))
+        device_model = str(info.get("deviceModel") or "")
         identity = MinerIdentity(
             host=host,
             mac=mac.upper(),
             hostname=str(info.get("hostname") or "") or None,
-            make=str(miner.make or "BitAxe"),
-            model=str(miner.raw_model or info.get("ASICModel") or "Bitaxe"),
+            make=(
+                "NerdAxe"
+                if device_model.lower().startswith("nerd")
+                else str(miner.make or "BitAxe")
+            ),
+            model=device_model
+            if fork
+            else str(miner.raw_model or info.get("ASICModel") or "Bitaxe"),
             firmware="ESP-Miner",
             firmware_version=str(info.get("version") or "") or None,
             family=self.family,
@@ -93,7 +102,8 @@ class EspMinerDriver(Driver):
             chips = chips or _num(info, "asicCount") or 1
             self._watts_per_mhz = per_chip * chips if per_chip else None
         power_limit = None
-        if self._frequencies and self._watts_per_mhz:
+        # A fork applies a new frequency only after a restart: no power limit is offered.
+        if self._frequencies and self._watts_per_mhz and not fork:
             low, high = self._frequencies[0], self._frequencies[-1]
             power_limit = PowerLimitRange(
                 minimum=int(self._watts_per_mhz * low + 0.999),
@@ -102,8 +112,9 @@ class EspMinerDriver(Driver):
             )
         version = version_tuple(identity.firmware_version)
         caps = Capabilities(
-            can_stop=version >= PAUSE_SINCE,
-            can_identify=version >= IDENTIFY_SINCE,
+            # Forks number their own releases and have neither pause nor identify.
+            can_stop=not fork and version >= PAUSE_SINCE,
+            can_identify=not fork and version >= IDENTIFY_SINCE,
             power_limit=power_limit,
             can_reboot=True,
             hashrate_unit="GH/s",
