@@ -27,9 +27,14 @@ SUMMARIES = {
 
 
 def _event(window: CurtailmentWindow) -> CalendarEvent:
+    start, end = dt_util.as_local(window.start), dt_util.as_local(window.end)
+    if end.replace(tzinfo=None) < start.replace(tzinfo=None):
+        # A window across the autumn clock change (01:30 summer time to 01:10 winter time):
+        # Home Assistant compares calendar times by the wall clock and would refuse it.
+        end = start
     return CalendarEvent(
-        start=dt_util.as_local(window.start),
-        end=dt_util.as_local(window.end),
+        start=start,
+        end=end,
         summary=SUMMARIES[window.reason],
         description=", ".join(sorted(reason.value for reason in window.reasons)),
         uid=f"{window.reason.value}-{window.start.isoformat()}",

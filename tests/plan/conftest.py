@@ -47,6 +47,16 @@ def fast_commands(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("custom_components.home_miner.plan.const.RETRY_DELAYS", (0.1, 0.2))
 
 
+@pytest.fixture(autouse=True)
+async def early_morning(hass: HomeAssistant) -> None:
+    """Run every plan test at about 04:00 local time, whatever the real clock says: a
+    fixed-offset zone (no DST) whose hour is 4 now. No plan set up here is then in (or about
+    to enter) the 17:00-20:00 peak, and no "now + 2 h" crosses midnight or a DST change.
+    (Time zones with DST are the engine tests' business, on fixed dates.)"""
+    offset = (4 - dt_util.utcnow().hour + 12) % 24 - 12  # hours east of UTC, -12..+11
+    await hass.config.async_set_time_zone(f"Etc/GMT{-offset:+d}" if offset else "UTC")
+
+
 @pytest.fixture
 def tomorrow() -> Callable[[int, int], datetime]:
     """A wall-clock time tomorrow (in UTC): injected instants stay ahead of the real clock,
