@@ -117,7 +117,11 @@ async def test_antminer_never_writes_without_pools(
     [
         {"pools": [{"POOLS": []}]},
         {"estats": [{"STATS": [{"ID": "AVA100"}]}], "pools": [{"POOLS": []}]},
-        {"estats": [{"STATS": [{"MM ID0": "Fan1[fast]"}]}], "pools": [{"POOLS": []}]},
+        {"estats": [{"STATS": [{"MM ID0": "GHSspd[6611] Fan1[fast]"}]}], "pools": [{}]},
+        # Without its hashrate the answer is not a reading (rather than a row of zeros).
+        {"estats": [{"STATS": [{"MM ID0": "Elapsed[10] Fan1[4000]"}]}], "pools": [{}]},
+        {"estats": [{"STATS": [{"MM ID0": "GHSspd[6611]"}]}], "pools": ["x"]},
+        {"estats": [{"STATS": [{"MM ID0": "GHSspd[6611] Elapsed[inf]"}]}], "pools": [{}]},
     ],
 )
 async def test_avalon_estats_without_what_is_shown(
@@ -138,6 +142,7 @@ async def test_avalon_estats_without_what_is_shown(
     ("answer", "error"),
     [
         ({"STATUS": [{"STATUS": "S"}]}, MinerConnectionError),
+        ({"VERSION": ["Nano3s"]}, MinerConnectionError),
         ({"VERSION": [{"MODEL": "Nano3s", "MAC": "e0e1a9"}]}, UnsupportedMinerError),
     ],
 )
@@ -154,3 +159,29 @@ async def test_avalon_version_without_identity(
         pytest.raises(error),
     ):
         await driver.read_identity("127.0.18.6", miner)
+
+
+async def test_avalon_firmware_without_joined_commands(
+    simulate: SimFactory, session: aiohttp.ClientSession
+) -> None:
+    """A firmware that refuses `estats+pools` is asked twice per poll, and no longer joined."""
+    miner = await simulate(AvalonNanoMiner, "127.0.18.7")
+    client = await async_connect(miner.ip, session)
+    rpc = client._miner.rpc
+    real = rpc.send_command
+    asked: list[str] = []
+
+    async def no_joins(command: str, *args: Any, **kwargs: Any) -> Any:
+        asked.append(command)
+        if "+" in command:
+            raise OSError("Invalid command")
+        return await real(command, *args, **kwargs)
+
+    with patch.object(rpc, "send_command", no_joins):
+        first = await client.async_fetch()  # the read made at connect
+        second = await client.async_fetch()
+        third = await client.async_fetch()
+    assert all(s.is_mining for s in (first, second, third))
+    assert second.hashrate_ths == pytest.approx(miner.actual_ghs / 1000, rel=0.05)
+    assert second.pool is not None
+    assert asked == ["estats+pools", "estats", "pools", "estats", "pools"]

@@ -43,7 +43,7 @@ class FakeMiner:
     """Stands in for a pyasic miner of a family we have no simulator for."""
 
     ip = "127.0.16.1"
-    make = "Braiins"
+    make = "AntMiner"
     raw_model = "S19"
     model = "S19 (BOS+)"
     firmware = None
@@ -121,7 +121,7 @@ async def _generic_client(miner: FakeMiner) -> MinerClient:
 async def test_generic_driver_reads_pyasic_data() -> None:
     client = await _generic_client(FakeMiner())
     assert client.identity.mac == "AA:BB:CC:00:16:01"
-    assert client.identity.model == "S19"
+    assert client.identity.model == "AntMiner S19"
     assert client.capabilities.can_stop
     assert client.capabilities.boards == 3
     assert client.capabilities.hashrate_unit == "TH/s"

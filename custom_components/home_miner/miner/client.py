@@ -74,11 +74,9 @@ async def async_connect(
     pyasic = _pyasic()
     try:
         async with asyncio.timeout(DETECT_TIMEOUT):
-            miner = await pyasic.get_miner(host)
+            miner = await pyasic.get_miner(host) or await _esp_miner_fork(host, session)
     except (TimeoutError, OSError) as err:
         raise MinerConnectionError(f"{host} did not answer") from err
-    if miner is None:
-        miner = await _esp_miner_fork(host, session)
     if miner is None:
         raise MinerConnectionError(f"no miner answered at {host}")
     driver = driver_for(miner)
@@ -90,11 +88,11 @@ async def async_connect(
 
 
 async def _esp_miner_fork(host: str, session: aiohttp.ClientSession) -> AnyMiner | None:
-    """An ESP-Miner fork pyasic's detection misses, as pyasic's generic BitAxe.
+    """ESP-Miner that pyasic's detection missed, as pyasic's generic BitAxe.
 
-    pyasic recognises ESP-Miner by "AxeOS" in its web page; forks such as the NerdQAxe++
-    (shufps/ESP-Miner-NerdQAxePlus) title theirs differently but serve the same
-    `/api/system/info`, which is all the ESP-Miner driver reads.
+    pyasic recognises ESP-Miner by "AxeOS" in its web page (and gives up when the page is
+    slow); forks such as the NerdQAxe++ (shufps/ESP-Miner-NerdQAxePlus) title theirs
+    differently but serve the same `/api/system/info`, which is all the ESP-Miner driver reads.
     """
     try:
         info = await MinerHttp(session, host).request("GET", "/api/system/info", command="info")

@@ -63,7 +63,8 @@ class MinerIdentity:
 
         Every stock Antminer calls itself `Antminer` and every new Bitaxe `bitaxe`; a fleet
         of them would be devices of one name (and `sensor.antminer_hashrate_17`), so those
-        are named by model and the end of the MAC instead.
+        are named by model ("Antminer S19j Pro", "Bitaxe Gamma": drivers give models that
+        say what the miner is) and the end of the MAC instead.
         """
         hostname = (self.hostname or "").strip()
         if hostname and re.sub(r"[^a-z0-9]", "", hostname.lower()) not in FACTORY_HOSTNAMES:

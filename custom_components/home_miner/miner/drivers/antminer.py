@@ -14,7 +14,6 @@ defaults, which wipes the pools. So the web side is done here:
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import TYPE_CHECKING, Any
 
 from ..errors import MinerCommandError, MinerConnectionError
@@ -90,7 +89,7 @@ class AntminerStockDriver(Driver):
 
     def __init__(self) -> None:
         self._j_th = DEFAULT_J_TH
-        self._pool: tuple[float, Pool | None] | None = None
+        self._pool: tuple[float, Pool] | None = None
 
     def digest(self, credentials: Credentials) -> tuple[str, str]:
         return (credentials.username or "root", credentials.password or DEFAULT_PASSWORD)
@@ -105,13 +104,15 @@ class AntminerStockDriver(Driver):
         mac = info.get("macaddr") if isinstance(info, dict) else None
         if not isinstance(mac, str) or not mac:
             raise MinerConnectionError("the miner did not report its MAC address")
-        model = str(miner.raw_model or info.get("minertype") or "Antminer")
+        model = str(miner.raw_model or info.get("minertype") or "")
+        if not model.upper().startswith("ANTMINER"):
+            model = f"Antminer {model}".strip()
         self._j_th = NOMINAL_J_TH.get(model.upper().removeprefix("ANTMINER ").strip(), DEFAULT_J_TH)
         identity = MinerIdentity(
             host=host,
             mac=mac.upper(),
             hostname=str(info.get("hostname") or "") or None,
-            make="AntMiner",
+            make="Bitmain",
             model=model,
             firmware="Stock",
             firmware_version=str(info.get("system_filesystem_version") or "") or None,
@@ -133,13 +134,20 @@ class AntminerStockDriver(Driver):
         # stats.cgi carries hashrate, chains, fans, mode and uptime in one answer, over one
         # kept-alive, already-authorised connection.
         # The pool is only shown, and rarely changes: it is read once a minute, not every poll.
-        if self._pool is None or time.monotonic() - self._pool[0] >= POOL_MAX_AGE:
+        now = asyncio.get_running_loop().time()
+        if self._pool is None or now - self._pool[0] >= POOL_MAX_AGE:
             stats, pools = await asyncio.gather(
                 self._cgi(miner, "stats"), self._cgi(miner, "pools")
             )
-            self._pool = (time.monotonic(), _active_pool(pools))
+            try:
+                pool = _active_pool(pools)
+            except (TypeError, ValueError, OverflowError) as err:
+                raise MinerConnectionError(f"the miner's pools could not be read: {err!r}") from err
+            # No pool in the answer (a garbled or empty one): asked again next poll.
+            self._pool = (now, pool) if pool is not None else None
         else:
             stats = await self._cgi(miner, "stats")
+            pool = self._pool[1]
         try:
             body = stats["STATS"][0] if stats["STATS"] else {}
             unit = GH_PER_UNIT.get(str(body.get("rate_unit", "GH/s")), 1.0)
@@ -149,7 +157,7 @@ class AntminerStockDriver(Driver):
             mode = str(body.get("miner-mode", MODE_NORMAL))
             fans = tuple(int(f) for f in body.get("fan", []))
             uptime = int(body.get("elapsed") or 0)
-        except (KeyError, IndexError, TypeError, ValueError) as err:
+        except (AttributeError, KeyError, IndexError, TypeError, ValueError, OverflowError) as err:
             raise MinerConnectionError(f"the miner's stats could not be read: {err!r}") from err
         mining = mode != MODE_SLEEP and hashrate > 0
         temps = [t for b in boards for t in (b.chip_temperature, b.temperature) if t]
@@ -165,7 +173,7 @@ class AntminerStockDriver(Driver):
             uptime_s=uptime,
             boards=boards,
             fans=fans,
-            pool=self._pool[1],
+            pool=pool,
             work_mode=WORK_MODES.get(mode),
             missing_boards=max(0, caps.boards - len(boards)) if mining else 0,
             overheat_c=caps.overheat_c,

@@ -79,8 +79,8 @@ def _active_pool(answer: dict[str, Any]) -> Pool | None:
     return Pool(
         url=str(active["URL"]),
         user=str(active.get("User") or "") or None,
-        accepted=int(active.get("Accepted") or 0),
-        rejected=int(active.get("Rejected") or 0),
+        accepted=int(_number(active.get("Accepted")) or 0),
+        rejected=int(_number(active.get("Rejected")) or 0),
     )
 
 
@@ -92,6 +92,7 @@ class AvalonNanoDriver(Driver):
     def __init__(self) -> None:
         self._model = NANO3S
         self._soft_off = False
+        self._joined = True
 
     async def _ascset(self, miner: AnyMiner, command: str, option: str) -> str:
         """Send one `ascset`; return the firmware's message, raise if it refused."""
@@ -122,6 +123,8 @@ class AvalonNanoDriver(Driver):
             info = version["VERSION"][0]
         except (KeyError, IndexError, TypeError) as err:
             raise MinerConnectionError(f"version: unexpected answer {err!r}") from err
+        if not isinstance(info, dict):
+            raise MinerConnectionError(f"version: unexpected answer {info!r}")
         mac = str(info.get("MAC") or "").replace(":", "").upper()
         if len(mac) != 12:
             # Entries are keyed by MAC; the Nano 3's firmware does not report it.
@@ -130,7 +133,7 @@ class AvalonNanoDriver(Driver):
             host=host,
             mac=":".join(mac[i : i + 2] for i in range(0, 12, 2)),
             hostname=None,
-            make=str(miner.make or "AvalonMiner"),
+            make="Canaan",
             model=str(miner.raw_model or miner.model or info.get("MODEL") or "Avalon Nano"),
             firmware="Stock",
             firmware_version=str(
@@ -173,15 +176,28 @@ class AvalonNanoDriver(Driver):
             raise MinerConnectionError(f"{command}: the miner did not answer")
         return answer
 
+    async def _estats_and_pools(self, miner: AnyMiner) -> tuple[Any, Any]:
+        """`estats` and `pools` in one request, joined as cgminer allows, else in two."""
+        if self._joined:
+            try:
+                answer = await self._rpc(miner, "estats+pools")
+                return answer["estats"][0], answer["pools"][0]
+            except (MinerConnectionError, KeyError, IndexError, TypeError):
+                # A firmware that refuses joined commands: ask separately, and keep doing so
+                # if that works.
+                raw, pools = await self._rpc(miner, "estats"), await self._rpc(miner, "pools")
+                self._joined = False
+                return raw, pools
+        return await self._rpc(miner, "estats"), await self._rpc(miner, "pools")
+
     async def fetch(self, miner: AnyMiner, caps: Capabilities) -> MinerSnapshot:
-        # One connection: `estats+pools`, joined as cgminer allows. `MM ID0` carries everything
-        # but the pool; only the dozen fields shown are read from it (pyasic would ask three
-        # commands, deep-copy the answer and convert every field once per data item).
-        answer = await self._rpc(miner, "estats+pools")
+        # `MM ID0` carries everything but the pool; only the dozen fields shown are read from it
+        # (pyasic would ask three commands, deep-copy the answer and convert every field once
+        # per data item).
+        raw, pools = await self._estats_and_pools(miner)
         try:
-            mm = _mm_fields(str(answer["estats"][0]["STATS"][0]["MM ID0"]))
-            pools = answer["pools"][0]
-            hashrate = (_number(mm.get("GHSspd")) or 0.0) / GH_PER_TH
+            mm = _mm_fields(str(raw["STATS"][0]["MM ID0"]))
+            hashrate = float(mm["GHSspd"]) / GH_PER_TH
             expected = (_number(mm.get("GHSmm")) or 0.0) / GH_PER_TH or None
             level = self._level(_number(mm.get("MPO")))
             watts = mm.get("PS", "").split()
@@ -196,7 +212,15 @@ class AvalonNanoDriver(Driver):
             fans = tuple(
                 int(float(mm[f"Fan{i + 1}"])) for i in range(caps.fans) if f"Fan{i + 1}" in mm
             )
-        except (KeyError, IndexError, TypeError, ValueError) as err:
+            pool = _active_pool(pools)
+        except (
+            AttributeError,
+            KeyError,
+            IndexError,
+            TypeError,
+            ValueError,
+            OverflowError,
+        ) as err:
             raise MinerConnectionError(f"the miner's estats could not be read: {err!r}") from err
         self._soft_off = soft_off
         mining = hashrate > 0 and not soft_off
@@ -226,7 +250,7 @@ class AvalonNanoDriver(Driver):
             uptime_s=uptime,
             boards=(board,),
             fans=fans,
-            pool=_active_pool(pools),
+            pool=pool,
             work_mode=LEVEL_NAMES[level] if level is not None else None,
             overheat_c=caps.overheat_c,
         )

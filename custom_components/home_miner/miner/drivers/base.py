@@ -12,9 +12,9 @@ each firmware really accepts them. Quirks handled here (pyasic 0.78.1):
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import re
-import time
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -83,12 +83,12 @@ class Driver:
 
     def keep_for_first_poll(self, snapshot: MinerSnapshot) -> None:
         """Keep what the identity read saw, so the first poll right after it asks nothing."""
-        self._first_poll = (time.monotonic(), snapshot)
+        self._first_poll = (asyncio.get_running_loop().time(), snapshot)
 
     def take_first_poll(self) -> MinerSnapshot | None:
         """The snapshot kept at connect, once, if it is still fresh."""
         kept, self._first_poll = self._first_poll, None
-        if kept is not None and time.monotonic() - kept[0] < FIRST_POLL_MAX_AGE:
+        if kept is not None and asyncio.get_running_loop().time() - kept[0] < FIRST_POLL_MAX_AGE:
             return kept[1]
         return None
 
@@ -142,12 +142,15 @@ class Driver:
         if not data.mac:
             # Entries are keyed by MAC; pyasic cannot read it on some models (Avalon Nano 3).
             raise UnsupportedMinerError(f"{miner.model} does not report its MAC address")
+        make = str(miner.make) if miner.make else "Unknown"
+        model = str(miner.raw_model or miner.model or type(miner).__name__)
         return MinerIdentity(
             host=host,
             mac=str(data.mac).upper(),
             hostname=data.hostname,
-            make=str(miner.make) if miner.make else "Unknown",
-            model=str(miner.raw_model or miner.model or type(miner).__name__),
+            make=make,
+            # "S19j Pro" on Braiins OS: "AntMiner S19j Pro", a name of its own.
+            model=model if model.lower().startswith(make.lower()) else f"{make} {model}",
             firmware=str(miner.firmware.value if miner.firmware else "Stock"),
             firmware_version=data.fw_ver,
             family=self.family,

@@ -64,21 +64,17 @@ class EspMinerDriver(Driver):
         mac = info.get("macAddr")
         if not isinstance(mac, str) or not mac:
             raise MinerConnectionError("the miner did not report its MAC address")
-        # A fork pyasic did not detect (NerdQAxe++) names itself in `deviceModel`.
-        fork = miner.raw_model is None and bool(info.get("deviceModel"))
+        # Forks (NerdQAxe++, which pyasic does not detect) name themselves in `deviceModel`
+        # and number their own releases; official boards say "Gamma", "Supra"...
         device_model = str(info.get("deviceModel") or "")
+        fork = device_model.lower().startswith("nerd")
+        board = str(miner.raw_model or device_model or info.get("ASICModel") or "")
         identity = MinerIdentity(
             host=host,
             mac=mac.upper(),
             hostname=str(info.get("hostname") or "") or None,
-            make=(
-                "NerdAxe"
-                if device_model.lower().startswith("nerd")
-                else str(miner.make or "BitAxe")
-            ),
-            model=device_model
-            if fork
-            else str(miner.raw_model or info.get("ASICModel") or "Bitaxe"),
+            make="NerdAxe" if fork else "Bitaxe",
+            model=device_model if fork else f"Bitaxe {board}".strip(),
             firmware="ESP-Miner",
             firmware_version=str(info.get("version") or "") or None,
             family=self.family,
