@@ -12,6 +12,7 @@ from homeassistant.util.hass_dict import HassKey
 
 from .const import DOMAIN, SIGNAL_MINERS_CHANGED
 from .coordinator import MinerConfigEntry, MinerCoordinator
+from .miner import Capabilities
 from .plan import (
     async_miner_removed,
     async_remove_plan_entry,
@@ -29,6 +30,18 @@ PLATFORMS: list[Platform] = [
     Platform.SENSOR,
     Platform.SWITCH,
 ]
+
+
+def _miner_platforms(caps: Capabilities) -> list[Platform]:
+    """The platforms this miner has entities on (a fleet sets up a fifth fewer)."""
+    wanted = {
+        Platform.BUTTON: caps.can_reboot or caps.can_identify,
+        Platform.NUMBER: caps.power_limit is not None,
+        Platform.SELECT: bool(caps.work_modes),
+        Platform.SWITCH: caps.can_stop,
+    }
+    return [p for p in PLATFORMS if wanted.get(p, True)]
+
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
@@ -51,7 +64,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: MinerConfigEntry) -> boo
     coordinator = MinerCoordinator(hass, entry)
     await coordinator.async_config_entry_first_refresh()
     entry.runtime_data = coordinator
-    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    coordinator.platforms = _miner_platforms(coordinator.client.capabilities)
+    await hass.config_entries.async_forward_entry_setups(entry, coordinator.platforms)
     coordinator.async_start_polling()
 
     @callback
@@ -68,7 +82,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: MinerConfigEntry) -> boo
 async def async_unload_entry(hass: HomeAssistant, entry: MinerConfigEntry) -> bool:
     if is_plan(entry):
         return await async_unload_plan_entry(hass, entry)
-    unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    unloaded = await hass.config_entries.async_unload_platforms(entry, entry.runtime_data.platforms)
     if unloaded:
         hass.data.setdefault(DATA_UNLOADED, {})[entry.entry_id] = entry.runtime_data
         async_dispatcher_send(hass, SIGNAL_MINERS_CHANGED)

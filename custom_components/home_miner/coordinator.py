@@ -6,11 +6,15 @@ from datetime import datetime, timedelta
 import zlib
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_USERNAME
+from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_USERNAME, Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
-from homeassistant.helpers.device_registry import format_mac
+from homeassistant.helpers.device_registry import (
+    CONNECTION_NETWORK_MAC,
+    DeviceInfo,
+    format_mac,
+)
 from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
@@ -27,6 +31,7 @@ from .miner import (
     MinerAuthError,
     MinerClient,
     MinerError,
+    MinerIdentity,
     MinerSnapshot,
     async_connect,
 )
@@ -40,6 +45,8 @@ class MinerCoordinator(DataUpdateCoordinator[MinerSnapshot]):
 
     config_entry: MinerConfigEntry
     client: MinerClient
+    platforms: list[Platform]
+    """The platforms set up for this miner (those it has entities on)."""
 
     def __init__(self, hass: HomeAssistant, config_entry: MinerConfigEntry) -> None:
         # Polling starts in async_start_polling, at this miner's own offset in the interval.
@@ -54,6 +61,7 @@ class MinerCoordinator(DataUpdateCoordinator[MinerSnapshot]):
             seconds=config_entry.options.get(CONF_POLL_INTERVAL, DEFAULT_POLL_INTERVAL)
         )
         self._failures = 0
+        self._device_info: tuple[MinerIdentity, DeviceInfo] | None = None
 
     @callback
     def async_start_polling(self) -> None:
@@ -74,6 +82,28 @@ class MinerCoordinator(DataUpdateCoordinator[MinerSnapshot]):
             )
 
         self.config_entry.async_on_unload(async_call_later(self.hass, offset, _start))
+
+    @property
+    def device_info(self) -> DeviceInfo:
+        """The miner's device, one object shared by all its entities."""
+        identity = self.client.identity
+        if self._device_info is None or self._device_info[0] is not identity:
+            mac = self.config_entry.unique_id
+            assert mac is not None
+            self._device_info = (
+                identity,
+                DeviceInfo(
+                    identifiers={(DOMAIN, mac)},
+                    connections={(CONNECTION_NETWORK_MAC, mac)},
+                    manufacturer=identity.make,
+                    model=identity.model,
+                    name=identity.name,
+                    sw_version=identity.firmware_version or identity.firmware,
+                    hw_version=identity.firmware,
+                    configuration_url=f"http://{identity.host}",
+                ),
+            )
+        return self._device_info[1]
 
     @property
     def credentials(self) -> Credentials:

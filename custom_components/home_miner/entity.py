@@ -7,7 +7,6 @@ from typing import Any, Concatenate
 
 from homeassistant.core import callback
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers.device_registry import CONNECTION_NETWORK_MAC, DeviceInfo
 from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
@@ -37,20 +36,10 @@ class MinerEntity(CoordinatorEntity[MinerCoordinator]):
     ) -> None:
         super().__init__(coordinator)
         self.entity_description = description
-        identity = coordinator.client.identity
         mac = coordinator.config_entry.unique_id
         assert mac is not None
         self._attr_unique_id = f"{mac}_{description.key}{key_suffix}"
-        self._attr_device_info = DeviceInfo(
-            identifiers={(DOMAIN, mac)},
-            connections={(CONNECTION_NETWORK_MAC, mac)},
-            manufacturer=identity.make,
-            model=identity.model,
-            name=identity.name,
-            sw_version=identity.firmware_version or identity.firmware,
-            hw_version=identity.firmware,
-            configuration_url=f"http://{identity.host}",
-        )
+        self._attr_device_info = coordinator.device_info
 
     @callback
     def _handle_coordinator_update(self) -> None:
