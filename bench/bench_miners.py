@@ -6,12 +6,13 @@ For each fleet size a simulated fleet (Bitaxe, Avalon Nano, Antminer in turn) ru
 process, so this process's CPU is Home Assistant's and the integration's alone. Printed:
 - add: wall time to set up all entries for the first time, concurrently (their devices and
   entities are registered then), each knowing its miner's pyasic class from the config flow;
-- start: the same entries set up again, as at every Home Assistant start (devices and entities
-  already in the registries), median of 3;
+- re-setup: the same entries set up again in the same Home Assistant, with new HTTP
+  connections (median of 3): close to a start (devices and entities already registered),
+  except that platform code and translations are already loaded;
 - refresh: one refresh of every miner at once (median of 9), wall time and CPU ms per miner;
 - spread: CPU per poll over one full poll interval of normal running, each miner polling at
-  its own offset (polls one at a time, Home Assistant's timers included). Dearer per poll than
-  a refresh of all at once: nothing is shared between two polls and caches are cold;
+  its own offset (polls one at a time, Home Assistant's timers included), less the CPU the
+  same Home Assistant used over an interval before any miner was set up (printed as idle);
 - stall: the longest the event loop was late during one full poll interval, polls spread;
 - memory: peak RSS of this process;
 - redetect: CPU per miner of what an integration that re-detects on every poll does
@@ -31,6 +32,7 @@ from pathlib import Path
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from typing import Any
 
@@ -86,11 +88,16 @@ async def spread_polls(coordinators: list[Any], seconds: float) -> tuple[float, 
     return cpu, polls
 
 
-async def restarts(
+async def resetups(
     hass: Any, entries: list[Any], setup_all: Callable[[], Awaitable[list[bool]]], times: int = 3
 ) -> float:
-    """Median wall time of setting every entry up again, as at each Home Assistant start
-    (the entries' devices and entities are already in the registries then)."""
+    """Median wall time of setting every entry up again in the same Home Assistant.
+
+    Close to a Home Assistant start: the devices and entities are in the registries, and the
+    HTTP connections to the miners are new (the shared session is replaced each time); unlike
+    a start, the platform code and translations are already loaded.
+    """
+    from homeassistant.helpers import aiohttp_client
 
     async def unload_all() -> None:
         await asyncio.gather(*(hass.config_entries.async_unload(e.entry_id) for e in entries))
@@ -99,6 +106,9 @@ async def restarts(
     walls = []
     for _ in range(times):
         await unload_all()
+        hass.data.pop(aiohttp_client.DATA_CLIENTSESSION, None)
+        for connector in hass.data.pop(aiohttp_client.DATA_CONNECTOR, {}).values():
+            await connector.close()
         _, wall, results = await cpu_and_wall(setup_all)
         await hass.async_block_till_done()
         assert all(results)
@@ -107,7 +117,21 @@ async def restarts(
     return sorted(walls)[len(walls) // 2]
 
 
+async def idle_cpu(seconds: float) -> float:
+    """CPU this process uses over `seconds` with nothing to do."""
+    gc.collect()
+    cpu = time.process_time()
+    await asyncio.sleep(seconds)
+    return time.process_time() - cpu
+
+
 async def run_size(size: int, interval: int) -> dict[str, float]:
+    # Home Assistant's storage goes to a directory of its own, removed afterwards.
+    with tempfile.TemporaryDirectory() as config_dir:
+        return await _measure(size, interval, config_dir)
+
+
+async def _measure(size: int, interval: int, config_dir: str) -> dict[str, float]:
     from aiohttp.resolver import ThreadedResolver
     from homeassistant import loader
     from homeassistant.helpers import (
@@ -133,11 +157,12 @@ async def run_size(size: int, interval: int) -> dict[str, float]:
     aiohttp_client._async_make_resolver = lambda hass: ThreadedResolver()
 
     miners = fleet_miners(STATUS)
-    async with async_test_home_assistant() as hass:
+    async with async_test_home_assistant(config_dir=config_dir) as hass:
         frame.async_setup(hass)
         hass.data.pop(loader.DATA_CUSTOM_COMPONENTS, None)
         assert await async_setup_component(hass, "network", {})
         pyasic = __import__("pyasic")
+        idle = await idle_cpu(interval)
         # What the config flow stored when each miner was added: its pyasic class.
         found = await asyncio.gather(*(pyasic.get_miner(m["ip"]) for m in miners))
         classes = {str(f.ip): f"{type(f).__module__}:{type(f).__qualname__}" for f in found if f}
@@ -190,16 +215,17 @@ async def run_size(size: int, interval: int) -> dict[str, float]:
             await asyncio.gather(*(one(m["ip"]) for m in miners))
 
         redetect_cpu, _, _ = await cpu_and_wall(redetect_all)
-        start_wall = await restarts(hass, entries, setup_all)
+        resetup_wall = await resetups(hass, entries, setup_all)
         del miner_client
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     per_miner = refresh_cpu * 1000 / size
     return {
         "setup_s": setup_wall,
-        "start_s": start_wall,
+        "resetup_s": resetup_wall,
         "refresh_wall_s": refresh_wall,
         "cpu_ms_per_miner": per_miner,
-        "spread_ms_per_poll": spread_cpu * 1000 / max(polls, 1),
+        "spread_ms_per_poll": max(0.0, spread_cpu - idle) * 1000 / max(polls, 1),
+        "idle_ms": idle * 1000,
         "stall_ms": stall * 1000,
         "peak_rss_mb": peak_mb,
         "redetect_cpu_ms_per_miner": redetect_cpu * 1000 / size,
@@ -216,8 +242,8 @@ def main() -> int:
     import pyasic  # noqa: F401 - imported before timing, as the integration does once
 
     print(
-        f"{'miners':>6} {'add s':>6} {'start s':>8} {'refresh s':>10} {'CPU ms/miner':>13} "
-        f"{'spread ms/poll':>15} "
+        f"{'miners':>6} {'add s':>6} {'re-setup s':>10} {'refresh s':>10} {'CPU ms/miner':>13} "
+        f"{'spread ms/poll':>15} {'idle ms':>8} "
         f"{'max stall ms':>13} {'peak RSS MB':>12} {'redetect ms/miner':>18} {'ratio':>6}"
     )
     for size in (int(s) for s in args.sizes.split(",")):
@@ -228,8 +254,8 @@ def main() -> int:
             fleet.terminate()
             fleet.wait(timeout=30)
         print(
-            f"{size:>6} {r['setup_s']:>6.2f} {r['start_s']:>8.2f} {r['refresh_wall_s']:>10.2f} "
-            f"{r['cpu_ms_per_miner']:>13.2f} {r['spread_ms_per_poll']:>15.2f} "
+            f"{size:>6} {r['setup_s']:>6.2f} {r['resetup_s']:>10.2f} {r['refresh_wall_s']:>10.2f} "
+            f"{r['cpu_ms_per_miner']:>13.2f} {r['spread_ms_per_poll']:>15.2f} {r['idle_ms']:>8.0f} "
             f"{r['stall_ms']:>13.1f} {r['peak_rss_mb']:>12.0f} "
             f"{r['redetect_cpu_ms_per_miner']:>18.2f} {r['redetect_ratio']:>6.1f}",
             flush=True,
