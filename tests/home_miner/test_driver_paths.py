@@ -185,3 +185,39 @@ async def test_avalon_firmware_without_joined_commands(
     assert second.hashrate_ths == pytest.approx(miner.actual_ghs / 1000, rel=0.05)
     assert second.pool is not None
     assert asked == ["estats+pools", "estats", "pools", "estats", "pools"]
+
+
+async def test_avalon_command_without_an_answer(
+    simulate: SimFactory, session: aiohttp.ClientSession
+) -> None:
+    miner = await simulate(AvalonNanoMiner, "127.0.18.8")
+    client = await async_connect(miner.ip, session)
+    rpc = client._miner.rpc
+    for failure in (AsyncMock(return_value={}), AsyncMock(side_effect=OSError("reset"))):
+        with (
+            patch.object(rpc, "send_command", failure),
+            pytest.raises(MinerConnectionError, match="reboot"),
+        ):
+            await client.async_reboot()
+
+
+async def test_antminer_pool_counts_that_are_not_numbers(
+    simulate: SimFactory, session: aiohttp.ClientSession
+) -> None:
+    miner = await simulate(AntminerStockMiner, "127.0.18.9")
+    client = await async_connect(miner.ip, session)
+    http = client._driver.http
+    real = http.request
+
+    async def garbled(method: str, path: str, **kwargs: Any) -> Any:
+        if path.endswith("/pools.cgi"):
+            return {"POOLS": [{"url": "stratum+tcp://pool:3333", "accepted": "many"}]}
+        return await real(method, path, **kwargs)
+
+    with (
+        patch.object(http, "request", garbled),
+        pytest.raises(MinerConnectionError, match="pools could not be read"),
+    ):
+        await client.async_fetch()
+    snapshot = await client.async_fetch()  # a good answer is read, as before
+    assert snapshot.pool is not None

@@ -287,3 +287,26 @@ async def test_first_poll_is_the_read_made_at_connect(simulate: SimFactory) -> N
         assert first.hashrate_ths == pytest.approx(miner.hashrate_ghs / 1000, rel=0.05)
         await client.async_fetch()
         assert len(info_reads) == 2
+
+
+async def test_a_web_server_that_is_no_miner(loopback: None) -> None:
+    """Something on port 80 answers /api/system/info, but not as ESP-Miner: no miner there."""
+    from aiohttp import web
+
+    async def not_axeos(_: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    app = web.Application()
+    app.router.add_get("/api/system/info", not_axeos)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.16.23", 80).start()
+    try:
+        async with aiohttp.ClientSession() as session:
+            with (
+                patch("pyasic.get_miner", AsyncMock(return_value=None)),
+                pytest.raises(MinerConnectionError, match="no miner answered"),
+            ):
+                await async_connect("127.0.16.23", session)
+    finally:
+        await runner.cleanup()
