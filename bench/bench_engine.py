@@ -14,6 +14,7 @@ import random
 import statistics
 import sys
 from time import perf_counter
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from custom_components.home_miner.curtailment import (
@@ -140,24 +141,15 @@ def report(name: str, samples: list[float]) -> None:
 def main() -> None:
     repeats = int(sys.argv[1]) if len(sys.argv) > 1 else 300
     settings, fleet, tariff, prices, events = build()
-    state = decide(
-        now=NOW - timedelta(minutes=20),
-        settings=settings,
-        fleet=fleet,
-        state=PlanState(),
-        tariff=tariff,
-        prices=prices,
-        events=events,
-    ).state
-    decision = decide(
-        now=NOW,
-        settings=settings,
-        fleet=fleet,
-        state=state,
-        tariff=tariff,
-        prices=prices,
-        events=events,
-    )
+    inputs: dict[str, Any] = {
+        "settings": settings,
+        "fleet": fleet,
+        "tariff": tariff,
+        "prices": prices,
+        "events": events,
+    }
+    state = decide(now=NOW - timedelta(minutes=20), state=PlanState(), **inputs).state
+    decision = decide(now=NOW, state=state, **inputs)
     curtailed = sum(target.curtailed for target in decision.targets)
     print(
         f"{MINERS} miners, {len(prices.points)} price intervals, {len(events)} DR events; "
@@ -166,59 +158,18 @@ def main() -> None:
     )
     report(
         "decide, 200 miners, window under way",
-        measure(
-            lambda: decide(
-                now=NOW,
-                settings=settings,
-                fleet=fleet,
-                state=state,
-                tariff=tariff,
-                prices=prices,
-                events=events,
-            ),
-            repeats,
-        ),
+        measure(lambda: decide(now=NOW, state=state, **inputs), repeats),
     )
     report(
         "decide, 200 miners, window starting",
-        measure(
-            lambda: decide(
-                now=NOW,
-                settings=settings,
-                fleet=fleet,
-                state=PlanState(),
-                tariff=tariff,
-                prices=prices,
-                events=events,
-            ),
-            repeats,
-        ),
+        measure(lambda: decide(now=NOW, state=PlanState(), **inputs), repeats),
     )
-    found = windows(
-        now=NOW,
-        settings=settings,
-        tariff=tariff,
-        prices=prices,
-        events=events,
-        fleet=fleet,
-        state=state,
-    )
-    print(f"{len(found)} windows in the next 48 h")
-    report(
-        "windows (48 h)",
-        measure(
-            lambda: windows(
-                now=NOW,
-                settings=settings,
-                tariff=tariff,
-                prices=prices,
-                events=events,
-                fleet=fleet,
-                state=state,
-            ),
-            max(repeats // 3, 1),
-        ),
-    )
+
+    def next_48_h() -> Any:
+        return windows(now=NOW, state=state, **inputs)
+
+    print(f"{len(next_48_h())} windows in the next 48 h")
+    report("windows (48 h)", measure(next_48_h, max(repeats // 3, 1)))
 
 
 if __name__ == "__main__":

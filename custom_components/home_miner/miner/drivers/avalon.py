@@ -183,12 +183,10 @@ class AvalonNanoDriver(Driver):
                 answer = await self._rpc(miner, "estats+pools")
                 return answer["estats"][0], answer["pools"][0]
             except (MinerConnectionError, KeyError, IndexError, TypeError):
-                # A firmware that refuses joined commands: ask separately, and keep doing so
-                # if that works.
-                raw, pools = await self._rpc(miner, "estats"), await self._rpc(miner, "pools")
-                self._joined = False
-                return raw, pools
-        return await self._rpc(miner, "estats"), await self._rpc(miner, "pools")
+                pass  # perhaps a firmware that refuses joined commands: ask separately
+        raw, pools = await self._rpc(miner, "estats"), await self._rpc(miner, "pools")
+        self._joined = False  # separate requests work here: keep to them
+        return raw, pools
 
     async def fetch(self, miner: AnyMiner, caps: Capabilities) -> MinerSnapshot:
         # `MM ID0` carries everything but the pool; only the dozen fields shown are read from it
