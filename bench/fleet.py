@@ -36,7 +36,7 @@ def start_fleet(spec: str, size: int, status: str, *extra: str) -> subprocess.Po
         try:
             if len(fleet_miners(status)) == size:
                 return fleet
-        except (OSError, KeyError, ValueError):
+        except OSError, KeyError, ValueError:
             pass
         time.sleep(0.2)
     fleet.kill()

@@ -515,7 +515,7 @@ class AntminerStockMiner(SimulatedMiner):
             return {}
         try:
             data = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError):
+        except json.JSONDecodeError, UnicodeDecodeError:
             return dict(parse_qsl(raw.decode("utf-8", "replace")))
         return data if isinstance(data, dict) else {}
 

@@ -288,7 +288,7 @@ class SimulatedMiner:
             if reply is not None:
                 writer.write(reply)
                 await writer.drain()
-        except (ConnectionError, asyncio.CancelledError):
+        except ConnectionError, asyncio.CancelledError:
             pass
         finally:
             self._connections.discard(task)

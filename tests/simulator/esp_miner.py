@@ -864,7 +864,7 @@ class BitaxeMiner(SimulatedMiner):
         raw = await request.read()
         try:
             body = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError):
+        except json.JSONDecodeError, UnicodeDecodeError:
             body = None
         if not isinstance(body, dict):
             return web.Response(status=400, text="Invalid JSON", content_type="text/html")

@@ -90,7 +90,7 @@ def as_datetime(value: object, what: str, tz: tzinfo = UTC) -> datetime:
     elif isinstance(value, int | float) and not isinstance(value, bool):
         try:
             return datetime.fromtimestamp(float(value), UTC)
-        except (OverflowError, OSError, ValueError):
+        except OverflowError, OSError, ValueError:
             raise ValueError(f"{what} is not a valid timestamp: {short(value)}") from None
     else:
         raise ValueError(f"{what} must be a date-time, got {short(value)}")
@@ -98,7 +98,7 @@ def as_datetime(value: object, what: str, tz: tzinfo = UTC) -> datetime:
         parsed = parsed.replace(tzinfo=tz)
     try:
         return parsed.astimezone(UTC)
-    except (OverflowError, ValueError):
+    except OverflowError, ValueError:
         raise ValueError(f"{what} is out of range: {short(value)}") from None
 
 

@@ -163,7 +163,7 @@ def _timestamp(rate: Mapping[str, object], key: str) -> datetime | None:
     seconds = as_float(value, key)
     try:
         return datetime.fromtimestamp(seconds, UTC)
-    except (OverflowError, OSError, ValueError):
+    except OverflowError, OSError, ValueError:
         raise ValueError(f"{key} is not a valid timestamp: {short(value)}") from None
 
 

@@ -65,7 +65,7 @@ async def async_connect(
         client = MinerClient(host, known, driver, session, credentials)
         try:
             await client.async_identify()
-        except (MinerAuthError, UnsupportedMinerError):
+        except MinerAuthError, UnsupportedMinerError:
             raise
         except MinerError:
             _LOGGER.debug("%s is not the %s it was; detecting it again", host, miner_class)
@@ -114,7 +114,7 @@ def _known_miner(miner_class: str, host: str) -> AnyMiner | None:
         for part in qualname.split("."):
             target = getattr(target, part)
         return cast("AnyMiner", target(host))
-    except (ImportError, AttributeError, TypeError):
+    except ImportError, AttributeError, TypeError:
         return None
 
 

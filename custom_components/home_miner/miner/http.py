@@ -57,5 +57,5 @@ class MinerHttp:
             return None
         try:
             return json.loads(content)
-        except (json.JSONDecodeError, UnicodeDecodeError):
+        except json.JSONDecodeError, UnicodeDecodeError:
             return None

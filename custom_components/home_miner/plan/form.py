@@ -217,7 +217,7 @@ async def check_tou(
         try:
             rate = json.loads(user_input.get(const.CONF_URDB_JSON) or "")
             parse_urdb(rate, timezone=timezone, label=label)
-        except (ValueError, TariffError):
+        except ValueError, TariffError:
             errors[const.CONF_URDB_JSON] = "invalid_urdb"
         else:
             found |= {const.CONF_URDB_RATE: rate, const.CONF_URDB_LABEL: label}
@@ -251,7 +251,7 @@ async def _fetch_urdb(
             const.URDB_URL, params=params, timeout=aiohttp.ClientTimeout(total=20)
         ) as response:
             status, text = response.status, await response.text()
-    except (TimeoutError, aiohttp.ClientError):
+    except TimeoutError, aiohttp.ClientError:
         errors["base"] = "urdb_cannot_connect"
         return None
     if status in _HTTP_FORBIDDEN:
@@ -260,7 +260,7 @@ async def _fetch_urdb(
     try:
         rate: object = json.loads(text)
         parse_urdb(rate, timezone=dt_util.get_default_time_zone(), label=label)
-    except (ValueError, TariffError):
+    except ValueError, TariffError:
         errors[const.CONF_URDB_LABEL] = "urdb_not_found"
         return None
     return rate

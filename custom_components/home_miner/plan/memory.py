@@ -130,7 +130,7 @@ class PlanMemory:
             return cls()
         try:
             override = _override_from_dict(data.get("override"))
-        except (KeyError, ValueError, TypeError):
+        except KeyError, ValueError, TypeError:
             override = None
         applied = {k: Command.from_dict(v) for k, v in data.get("applied", {}).items()}
         overrides = {k: _when(v) for k, v in data.get("miner_overrides", {}).items()}

@@ -59,7 +59,7 @@ GH_PER_TH = 1000.0
 def _number(value: Any) -> float | None:
     try:
         return float(value)
-    except (TypeError, ValueError):
+    except TypeError, ValueError:
         return None
 
 
@@ -182,7 +182,7 @@ class AvalonNanoDriver(Driver):
             try:
                 answer = await self._rpc(miner, "estats+pools")
                 return answer["estats"][0], answer["pools"][0]
-            except (MinerConnectionError, KeyError, IndexError, TypeError):
+            except MinerConnectionError, KeyError, IndexError, TypeError:
                 pass  # perhaps a firmware that refuses joined commands: ask separately
         raw, pools = await self._rpc(miner, "estats"), await self._rpc(miner, "pools")
         self._joined = False  # separate requests work here: keep to them
