@@ -1,8 +1,9 @@
-"""Forward compatibility with a Home Assistant release that cannot run here.
+"""Forward compatibility with the newest Home Assistant release, read statically.
 
-Home Assistant 2026.3+ needs Python 3.14, which the test machines lack. So this check reads the
-newer release's wheel (downloaded once into .cache/, never installed) and verifies statically
-that everything the integration takes from `homeassistant` still exists there:
+The test harness (pytest-homeassistant-custom-component) runs a release behind the newest, and
+`scripts/check_requirements.py` only imports the integration on the newest. So this check
+reads the newest release's sources (unpacked once into .cache/, never run) and verifies that
+everything the integration takes from `homeassistant` still exists there:
 
 - every `from homeassistant.X import Y` (Y a name or a submodule) and `import homeassistant.X`;
 - every `alias.NAME` on a module imported by name (`config_validation as cv` → `cv.string`);
@@ -20,12 +21,12 @@ from pathlib import Path
 import re
 import subprocess
 import sys
-import zipfile
 
 HA_VERSION = "2026.11.0"
 ROOT = Path(__file__).resolve().parent.parent
 INTEGRATION = ROOT / "custom_components" / "home_miner"
-WHEEL_DIR = ROOT / ".cache" / "wheels"
+UNPACKED = ROOT / ".cache" / "homeassistant"
+UV = ROOT / ".cache" / "tools" / "bin" / "uv"
 ENUM_BASES = {"Enum", "StrEnum", "IntEnum", "IntFlag", "Flag"}
 
 # PEP 758 (3.14) allows `except A, B:`; parenthesise so Python 3.13 can parse such files.
@@ -39,29 +40,16 @@ def parse(source: str) -> ast.Module:
         return ast.parse(_BARE_EXCEPT.sub(lambda m: f"{m[1]}({m[2]}){m[3] or ''}:", source))
 
 
-def wheel_path() -> Path:
-    wheel = WHEEL_DIR / f"homeassistant-{HA_VERSION}-py3-none-any.whl"
-    if not wheel.exists():
-        WHEEL_DIR.mkdir(parents=True, exist_ok=True)
+def release_dir() -> Path:
+    """The release's package, unpacked by uv (no dependencies, nothing run)."""
+    target = UNPACKED / HA_VERSION
+    if not (target / "homeassistant" / "const.py").exists():
         subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--quiet",
-                "--no-deps",
-                "--disable-pip-version-check",
-                "--python-version",
-                "3.14.2",
-                "--only-binary=:all:",
-                f"homeassistant=={HA_VERSION}",
-                "-d",
-                str(WHEEL_DIR),
-            ],
+            [str(UV), "pip", "install", "--quiet", "--no-deps", "--python", sys.executable,
+             "--target", str(target), f"homeassistant=={HA_VERSION}"],
             check=True,
-        )
-    return wheel
+        )  # fmt: skip
+    return target
 
 
 @dataclass
@@ -73,17 +61,19 @@ class Module:
 
 
 class Release:
-    """The newer Home Assistant, read straight from its wheel."""
+    """The newer Home Assistant, read from its unpacked sources (`root/homeassistant/...`)."""
 
-    def __init__(self, wheel: Path) -> None:
-        self._zip = zipfile.ZipFile(wheel)
-        self._files = set(self._zip.namelist())
+    def __init__(self, root: Path) -> None:
+        self._root = root
+        self._files = {
+            path.relative_to(root).as_posix() for path in (root / "homeassistant").rglob("*.py")
+        }
 
     def _source(self, module: str) -> tuple[str, bool] | None:
         base = module.replace(".", "/")
         for path, is_package in ((f"{base}.py", False), (f"{base}/__init__.py", True)):
             if path in self._files:
-                return self._zip.read(path).decode("utf-8"), is_package
+                return (self._root / path).read_text(encoding="utf-8"), is_package
         return None
 
     def is_module(self, module: str) -> bool:
@@ -197,7 +187,7 @@ def check_file(path: Path, release: Release, root: Path = ROOT) -> tuple[int, li
 
 
 def main() -> int:
-    release = Release(wheel_path())
+    release = Release(release_dir())
     checked = 0
     problems: list[str] = []
     for path in sorted(INTEGRATION.rglob("*.py")):

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from homeassistant.components.calendar import CalendarEntity, CalendarEvent
+from homeassistant.components.calendar import (
+    CalendarEntity,
+    CalendarEntityDescription,
+    CalendarEvent,
+)
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
@@ -69,7 +72,8 @@ async def async_setup_entry(
     async_add_entities(
         [
             PlanCalendar(
-                entry.runtime_data, EntityDescription(key="windows", translation_key="windows")
+                entry.runtime_data,
+                CalendarEntityDescription(key="windows", translation_key="windows"),
             )
         ]
     )

@@ -10,6 +10,7 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_HOST
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import device_registry as dr
 import pytest
 
 from custom_components.home_miner.const import DOMAIN
@@ -61,3 +62,10 @@ async def bitaxe(simulate: SimFactory) -> BitaxeMiner:
     """A Bitaxe Gamma on firmware 2.14 (pause/resume, identify)."""
     miner: BitaxeMiner = await simulate(BitaxeMiner, "127.0.5.2", hostname="bitaxe-gamma")
     return miner
+
+
+def miner_device(hass: HomeAssistant, entry: ConfigEntry) -> dr.DeviceEntry:
+    """The one device of a miner's entry, with the identifier the integration gives it."""
+    devices = dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
+    assert [device.identifiers for device in devices] == [{(DOMAIN, entry.unique_id)}]
+    return devices[0]

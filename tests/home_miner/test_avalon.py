@@ -5,12 +5,12 @@ from __future__ import annotations
 from homeassistant import config_entries
 from homeassistant.const import CONF_HOST, STATE_OFF, STATE_ON
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers import entity_registry as er
 import pytest
 
 from custom_components.home_miner.const import DOMAIN
 from tests.conftest import SimFactory
-from tests.home_miner.conftest import AddMiner
+from tests.home_miner.conftest import AddMiner, miner_device
 from tests.simulator.avalon import AvalonNanoMiner
 
 
@@ -34,8 +34,7 @@ async def test_levels_including_the_lowest(
     # Finding that out is not a warning in the user's log.
     assert "Unknown option" not in caplog.text
     # Several Nanos are not devices of one name: the end of the MAC tells them apart.
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, entry.unique_id)})
-    assert device is not None
+    device = miner_device(hass, entry)
     assert device.name == f"Avalon Nano 3s {miner.mac.replace(':', '')[-4:]}"
     assert device.sw_version == miner.firmware
     select = _entity(hass, entry.entry_id, "select", "work_mode")

@@ -7,16 +7,15 @@ from datetime import timedelta
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant, State
-from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
     mock_restore_cache_with_extra_data,
 )
 
-from custom_components.home_miner.const import DOMAIN
 from tests.conftest import SimFactory
-from tests.home_miner.conftest import AddMiner
+from tests.home_miner.conftest import AddMiner, miner_device
 from tests.simulator.esp_miner import BitaxeMiner
 
 
@@ -167,8 +166,7 @@ async def test_nerdqaxe_pyasic_cannot_detect_is_added(
     entry = await add_miner(miner.ip)
     assert entry.title == "nerd-1"
     assert entry.data["miner_class"] == "pyasic.miners.backends.bitaxe:BitAxe"
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, entry.unique_id)})
-    assert device is not None
+    device = miner_device(hass, entry)
     assert (device.manufacturer, device.model) == ("NerdAxe", "NerdQAxe++")
     hashrate = hass.states.get("sensor.nerd_1_hashrate")
     assert hashrate is not None

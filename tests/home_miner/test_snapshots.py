@@ -73,7 +73,8 @@ async def test_entities(
                 "state": None if state is None or volatile else state.state,
                 "attributes": None
                 if state is None
-                else {k: v for k, v in state.attributes.items() if k != "friendly_name"},
+                # Keys as strings: Home Assistant 2026.10 made them StrEnum members.
+                else {str(k): v for k, v in state.attributes.items() if k != "friendly_name"},
             }
         )
     assert described == snapshot

@@ -101,6 +101,7 @@ class SimulatedMiner:
         self._http_runner: web.AppRunner | None = None
         self._rpc_server: asyncio.Server | None = None
         self._connections: set[asyncio.Task[None]] = set()
+        self._hanging: set[asyncio.Task[Any]] = set()
 
     # ---- physics hooks (families override) -------------------------------------------------
     @property
@@ -243,6 +244,10 @@ class SimulatedMiner:
         if self._http_runner is not None:
             await self._http_runner.cleanup()
             self._http_runner = None
+        hanging = [task for task in self._hanging if task is not asyncio.current_task()]
+        for task in hanging:
+            task.cancel()
+        await asyncio.gather(*hanging, return_exceptions=True)
 
     start = power_on
     stop = power_off
@@ -274,7 +279,15 @@ class SimulatedMiner:
         if self.faults.latency:
             await asyncio.sleep(self.faults.latency)
         if self.faults.timeout:
-            await asyncio.sleep(3600)
+            # Silent until unplugged: power_off cancels and awaits the hanging replies, so no
+            # request handler outlives the miner (aiohttp's cleanup does not wait for them).
+            task = asyncio.current_task()
+            assert task is not None
+            self._hanging.add(task)
+            try:
+                await asyncio.sleep(3600)
+            finally:
+                self._hanging.discard(task)
 
     async def _rpc_connection(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter

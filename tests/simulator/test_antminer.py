@@ -152,8 +152,8 @@ async def test_get_data(simulate: SimFactory) -> None:
     assert miner is not None
     data = await miner.get_data()
     assert ths(data.hashrate) == pytest.approx(100.0, rel=1e-4)
-    # MinerData.hashrate is the sum of the boards, expressed in H/s: convert before reading.
-    assert data.hashrate.unit == SHA256Unit.H
+    # pyasic 0.79 sums the boards in their own unit (0.78 gave H/s): convert before reading.
+    assert data.hashrate.unit == SHA256Unit.TH
     assert ths(data.raw_hashrate) == pytest.approx(100.0, rel=1e-4)
     assert ths(data.expected_hashrate) == pytest.approx(100.0)
     for index, board in enumerate(data.hashboards):

@@ -141,8 +141,8 @@ async def test_get_data_nano3s(simulate: SimFactory) -> None:
     # Wall watts come from PS[6], the limit from MPO.
     assert data.wattage == 133
     assert data.wattage_limit == 133
-    # pyasic divides watts by the hash rate in H/s: the efficiency is always 0.
-    assert data.efficiency == 0
+    # J/TH, rounded down by pyasic (0.78 divided by the hash rate in H/s and gave 0).
+    assert data.efficiency == int(133 / 6.6105)
     assert data.fans[0].speed == sim.fan_rpm == 4134
     board = data.hashboards[0]
     assert board.chips == 12

@@ -104,9 +104,9 @@ async def test_get_data_gamma(simulate: SimFactory) -> None:
     assert data.pools == []
     assert data.errors == []
     assert data.is_mining is True
-    # MinerData.hashrate sums boards from 0 H/s, so efficiency (W / float(H/s)) comes out 0.
-    assert data.efficiency == 0
-    assert str(data.hashrate.unit) == "H/s"
+    # J/TH, rounded down (pyasic 0.78 summed the boards from 0 H/s and gave 0).
+    assert data.efficiency == pytest.approx(sim.power_w / (sim.hashrate_ghs / 1000), abs=1)
+    assert str(data.hashrate.unit) == "TH/s"
 
 
 async def test_config_reads_pool_and_fan(simulate: SimFactory) -> None:
