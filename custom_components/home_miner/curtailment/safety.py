@@ -9,9 +9,9 @@
   `max_curtailment`. A miner joins a window, or stops inside one, only if its `min_off` ends
   before the window's deadline, so it can always be back by then. Restarts start early enough
   that, one per stagger, the last is back at the deadline. From the release on, nothing is
-  curtailed further, and after the deadline (or after the late release, if no decision came
-  in time) the fleet rests (runs) for `PlanSettings.rest_after_max_length` whatever the feeds
-  say.
+  curtailed further and no minimum time holds a miner back (the maximum is absolute), and
+  after the deadline (or after the late release, if no decision came in time) the fleet rests
+  (runs) for `PlanSettings.rest_after_max_length` whatever the feeds say.
 """
 
 from __future__ import annotations
@@ -66,8 +66,10 @@ class Gate:
         current = before.mode
         if after is current:
             return None
-        if self.frozen and _DEPTH[after] > _DEPTH[current]:
-            return Hold.MAX_LENGTH
+        if self.frozen:
+            # From the release on the maximum outranks every minimum time: nothing deeper,
+            # and nothing held back from coming out (min-off raised mid-window included).
+            return Hold.MAX_LENGTH if _DEPTH[after] > _DEPTH[current] else None
         if current.curtailed != after.curtailed:
             need = self.min_off if current.curtailed else self.min_on
             if not self._elapsed(before.curtail_changed_at, need):

@@ -7,7 +7,7 @@ from typing import Any, cast
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ConfigEntryError
+from homeassistant.exceptions import ConfigEntryError, HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.storage import Store
 
@@ -16,7 +16,6 @@ from ..coordinator import MinerCoordinator
 from ..curtailment import CurtailmentError
 from . import const
 from .coordinator import PlanConfigEntry, PlanCoordinator, async_hand_back_stored
-from .memory import PlanMemory
 
 PLAN_PLATFORMS: list[Platform] = [
     Platform.BINARY_SENSOR,
@@ -51,6 +50,8 @@ async def async_setup_plan_entry(hass: HomeAssistant, entry: ConfigEntry) -> boo
 
 async def async_unload_plan_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
     plan_entry = cast(PlanConfigEntry, entry)
+    # Nothing decides any more (its triggers end only after this returns).
+    plan_entry.runtime_data.async_stop()
     unloaded = await hass.config_entries.async_unload_platforms(entry, PLAN_PLATFORMS)
     if unloaded:
         if entry.disabled_by is not None:
@@ -65,8 +66,13 @@ async def async_remove_plan_entry(hass: HomeAssistant, entry: ConfigEntry) -> No
     """Hand back every miner the plan left curtailed; forget its state and repair issues."""
     store = Store[dict[str, Any]](hass, const.STORAGE_VERSION, f"{DOMAIN}.plan.{entry.entry_id}")
     # The plan is unloaded by now (runtime data gone): what it left curtailed is in its store.
-    await async_hand_back_stored(hass, entry, PlanMemory.from_dict(await store.async_load()))
+    try:
+        stored = await store.async_load()
+    except HomeAssistantError:
+        stored = None
+    await async_hand_back_stored(hass, entry, stored)
     await store.async_remove()
+    ir.async_delete_issue(hass, DOMAIN, f"plan_state_lost_{entry.entry_id}")
     for miner in entry.options.get(const.CONF_MINERS, []):
         ir.async_delete_issue(hass, DOMAIN, f"miner_refuses_{entry.entry_id}_{miner['miner']}")
 

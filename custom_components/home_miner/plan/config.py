@@ -165,7 +165,8 @@ class PlanConfig:
             tou_labels=self.peak_labels,
             miners=self.miners,
             min_on=self.min_on,
-            min_off=self.min_off,
+            # The maximum is absolute: a longer minimum off time is cut to it.
+            min_off=min(self.min_off, self.max_curtailment or self.min_off),
             max_curtailment=self.max_curtailment,
             restart_stagger=self.restart_stagger,
             override=override,

@@ -81,3 +81,5 @@ RETRY_DELAYS: Final[tuple[float, ...]] = (2.0, 5.0, 15.0, 60.0, 300.0)
 REPAIR_AFTER_FAILURES: Final = 3
 # How long handing a miner back (plan removed, disabled, observe-only) may take.
 HAND_BACK_TIMEOUT: Final = 30.0
+# A plan that stops hands its miners back within this, whatever its restart stagger.
+HAND_BACK_SPREAD: Final = timedelta(seconds=30)

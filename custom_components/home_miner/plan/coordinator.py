@@ -14,6 +14,8 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import (
     async_track_point_in_utc_time,
 )
@@ -35,6 +37,7 @@ from ..curtailment import (
     PlanSettings,
     PriceSeries,
     Reason,
+    StateFormatError,
     break_even_price,
     decide,
     windows,
@@ -44,7 +47,7 @@ from . import const
 from .actuator import RUN, Command, MinerActuator, miner_coordinator
 from .config import PlanConfig
 from .feeds import Feeds
-from .memory import MinerCaps, PlanMemory
+from .memory import MinerCaps, PlanMemory, finite
 from .triggers import PlanTriggers
 
 type PlanConfigEntry = ConfigEntry[PlanCoordinator]
@@ -96,20 +99,22 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
         self._unsub_timer: CALLBACK_TYPE | None = None
         self._timer_at: datetime | None = None
         self._stopped = False
+        self._memory_lost = False
         self._decided_at = datetime.min.replace(tzinfo=UTC)
         # Miners the plan no longer acts on but left curtailed: given back, then forgotten.
         self._handing_back: set[str] = set()
 
     # ---- lifecycle -------------------------------------------------------------------------
     async def _async_setup(self) -> None:
-        self.memory = PlanMemory.from_dict(await self._store.async_load())
-        memory = self.memory
+        memory = self.memory = await self._async_load_memory()
+        # What a miner was told is unknown after lost memory: each is handed back (run).
+        unknown = None if self._memory_lost else RUN
         for miner_id in {*self.config.miners, *memory.applied, *memory.restore_limits}:
             actuator = MinerActuator(
                 self.hass,
                 self.config_entry,
                 miner_id,
-                applied=memory.applied.get(miner_id, RUN),
+                applied=memory.applied.get(miner_id, unknown),
                 restore_limit_w=memory.restore_limits.get(miner_id),
                 on_change=self._save,
             )
@@ -127,6 +132,28 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
         now = dt_util.utcnow()
         await self.feeds.async_refresh_calendars(now)
         await self.feeds.async_poll_vtn(now)
+
+    async def _async_load_memory(self) -> PlanMemory:
+        """The stored memory, or the safe state with a repair issue saying what was lost."""
+        try:
+            return PlanMemory.from_dict(await self._store.async_load())
+        except (StateFormatError, HomeAssistantError) as err:
+            self._memory_lost = True
+            LOGGER.warning(
+                "Plan %s starts afresh, its stored state is unreadable: %s",
+                self.config_entry.title,
+                err,
+            )
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                f"plan_state_lost_{self.config_entry.entry_id}",
+                is_fixable=False,
+                severity=ir.IssueSeverity.WARNING,
+                translation_key="plan_state_lost",
+                translation_placeholders={"plan": self.config_entry.title, "error": str(err)},
+            )
+            return PlanMemory()
 
     async def _async_update_data(self) -> PlanData:
         return self._decide(dt_util.utcnow())
@@ -148,7 +175,10 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
     # ---- the decision ----------------------------------------------------------------------
     @callback
     def async_decide(self, now: datetime | None = None) -> None:
-        """Decide now (or at an injected instant) and act on it."""
+        """Decide now (or at an injected instant) and act on it; a stopped plan decides
+        nothing (it is handing its miners back, or gone)."""
+        if self._stopped:
+            return
         try:
             data = self._decide(now or self._now())
         except Exception:
@@ -291,9 +321,10 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
         memory = self.memory
         if memory.accounted_at is not None and memory.avoided_w > 0 and now > memory.accounted_at:
             kwh = memory.avoided_w * (now - memory.accounted_at).total_seconds() / 3_600_000
-            memory.energy_kwh += kwh
-            if memory.price is not None:
-                memory.cost += kwh * memory.price
+            if finite(kwh) is not None:
+                memory.energy_kwh += kwh
+                if memory.price is not None and finite(kwh * memory.price) is not None:
+                    memory.cost += kwh * memory.price
         memory.accounted_at = now
 
     def _announce(self, decision: Decision, reason_before: Reason) -> None:
@@ -351,10 +382,23 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
 
     async def async_hand_back(self) -> None:
         """The plan stops acting on its miners (disabled, deleted): run every miner it left
-        curtailed again, with its own power limit, before it goes."""
-        self._schedule(None)
-        actuators = [a for a in self.actuators.values() if not a.handed_back]
-        await asyncio.gather(*(actuator.async_hand_back() for actuator in actuators))
+        curtailed again, with its own power limit, before it goes. Restarts follow the
+        plan's priorities and stagger (spread over `HAND_BACK_SPREAD` at most)."""
+        self.async_stop()
+        order = {miner_id: plan.priority for miner_id, plan in self.config.miners.items()}
+        actuators = sorted(
+            (a for a in self.actuators.values() if not a.handed_back),
+            key=lambda a: order.get(a.miner_id, 0),
+        )
+        stagger = self.config.settings(hashprice=None, override=None).restart_stagger
+        if len(actuators) > 1:
+            stagger = min(stagger, const.HAND_BACK_SPREAD / (len(actuators) - 1))
+
+        async def _in_turn(index: int, actuator: MinerActuator) -> None:
+            await asyncio.sleep(index * stagger.total_seconds())
+            await actuator.async_hand_back()
+
+        await asyncio.gather(*(_in_turn(i, actuator) for i, actuator in enumerate(actuators)))
         await self.async_save_now()
 
     async def async_forget_miner(self, miner_id: str, coordinator: MinerCoordinator) -> None:
@@ -501,18 +545,25 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
 
 
 async def async_hand_back_stored(
-    hass: HomeAssistant, plan_entry: ConfigEntry, memory: PlanMemory
+    hass: HomeAssistant, plan_entry: ConfigEntry, stored: dict[str, Any] | None
 ) -> None:
-    """Hand back what a plan that is not loaded left curtailed, from its stored memory."""
+    """Hand back what a plan that is not loaded left curtailed, from its stored memory; if
+    that cannot be read, every miner of the plan is told to run."""
+    try:
+        memory = PlanMemory.from_dict(stored)
+        unknown: Command | None = RUN
+    except StateFormatError:
+        memory, unknown = PlanMemory(), None
+    miners = {m["miner"] for m in plan_entry.options.get(const.CONF_MINERS, [])}
     actuators = [
         MinerActuator(
             hass,
             plan_entry,
             miner_id,
-            applied=memory.applied.get(miner_id, RUN),
+            applied=memory.applied.get(miner_id, unknown),
             restore_limit_w=memory.restore_limits.get(miner_id),
             on_change=lambda: None,
         )
-        for miner_id in {*memory.applied, *memory.restore_limits}
+        for miner_id in {*memory.applied, *memory.restore_limits, *miners}
     ]
     await asyncio.gather(*(actuator.async_hand_back() for actuator in actuators))

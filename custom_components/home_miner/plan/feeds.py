@@ -5,6 +5,7 @@ its last known events (calendars, the VTN)."""
 from __future__ import annotations
 
 from datetime import datetime
+import math
 
 from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant, State
@@ -30,12 +31,14 @@ from .const import CALENDAR_LOOKBACK, SCHEDULE_HORIZON, STATE_PRICE_VALIDITY
 
 
 def state_number(state: State | None) -> float | None:
+    """The state as a number; `nan`, `inf` and text are no number (the feed is missing)."""
     if state is None or state.state in (STATE_UNAVAILABLE, STATE_UNKNOWN):
         return None
     try:
-        return float(state.state)
+        value = float(state.state)
     except ValueError:
         return None
+    return value if math.isfinite(value) else None
 
 
 class Feeds:

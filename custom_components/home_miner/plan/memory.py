@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+import math
 from typing import Any
 
 from homeassistant.util import dt as dt_util
 
-from ..const import LOGGER
 from ..curtailment import (
     CurtailAction,
     CurtailMode,
@@ -18,6 +18,14 @@ from ..curtailment import (
     StateFormatError,
 )
 from .actuator import Command
+
+
+def finite(value: object) -> float | None:
+    """A number that is one: `nan`, `inf`, text and `None` are no number."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
 
 
 def _stamp(when: datetime | None) -> str | None:
@@ -67,11 +75,11 @@ class MinerCaps:
     def from_dict(cls, data: object) -> MinerCaps | None:
         if not isinstance(data, dict):
             return None
-        low, high = data.get("min"), data.get("max")
+        low, high = finite(data.get("min")), finite(data.get("max"))
         return cls(
             can_stop=bool(data.get("can_stop", False)),
-            limit_min_w=int(low) if isinstance(low, int | float) else None,
-            limit_max_w=int(high) if isinstance(high, int | float) else None,
+            limit_min_w=None if low is None else int(low),
+            limit_max_w=None if high is None else int(high),
         )
 
 
@@ -106,28 +114,35 @@ class PlanMemory:
             "miner_overrides": {k: v.isoformat() for k, v in self.miner_overrides.items()},
             "applied": {k: v.to_dict() for k, v in self.applied.items()},
             "restore_limits": self.restore_limits,
-            "efficiency": self.efficiency,
+            "efficiency": {k: v for k, v in self.efficiency.items() if finite(v) is not None},
             "capabilities": {k: v.to_dict() for k, v in self.capabilities.items()},
-            "budget_w": self.budget_w,
+            "budget_w": finite(self.budget_w),
             "budget_until": _stamp(self.budget_until),
             "curtailed_miners": self.curtailed_miners,
             "curtailed": self.curtailed,
-            "energy_kwh": self.energy_kwh,
-            "cost": self.cost,
-            "avoided_w": self.avoided_w,
-            "price": self.price,
+            "energy_kwh": finite(self.energy_kwh) or 0.0,
+            "cost": finite(self.cost) or 0.0,
+            "avoided_w": finite(self.avoided_w) or 0.0,
+            "price": finite(self.price),
             "accounted_at": _stamp(self.accounted_at),
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> PlanMemory:
+        """The stored memory; `StateFormatError` for anything that cannot be read whole
+        (the caller then starts from the safe state rather than guess)."""
         if not data:
             return cls()
         try:
-            state = PlanState.from_dict(data.get("state"))
-        except StateFormatError as err:
-            LOGGER.warning("Starting the plan afresh: %s", err)
-            return cls()
+            return cls._from_dict(data)
+        except StateFormatError:
+            raise
+        except (AttributeError, KeyError, TypeError, ValueError, OverflowError) as err:
+            raise StateFormatError(f"unreadable plan memory ({type(err).__name__}: {err})") from err
+
+    @classmethod
+    def _from_dict(cls, data: dict[str, Any]) -> PlanMemory:
+        state = PlanState.from_dict(data.get("state"))
         try:
             override = _override_from_dict(data.get("override"))
         except KeyError, ValueError, TypeError:
@@ -141,21 +156,23 @@ class PlanMemory:
             miner_overrides={k: v for k, v in overrides.items() if v is not None},
             applied={k: v for k, v in applied.items() if v is not None},
             restore_limits={k: int(v) for k, v in data.get("restore_limits", {}).items()},
-            efficiency={k: float(v) for k, v in data.get("efficiency", {}).items()},
+            efficiency={
+                k: number
+                for k, v in data.get("efficiency", {}).items()
+                if (number := finite(v)) is not None
+            },
             capabilities={
                 k: caps
                 for k, v in data.get("capabilities", {}).items()
                 if (caps := MinerCaps.from_dict(v)) is not None
             },
-            budget_w=float(budget)
-            if isinstance(budget := data.get("budget_w"), int | float)
-            else None,
+            budget_w=finite(data.get("budget_w")),
             budget_until=_when(data.get("budget_until")),
             curtailed_miners=[str(m) for m in data.get("curtailed_miners", [])],
             curtailed=bool(data.get("curtailed", False)),
-            energy_kwh=float(data.get("energy_kwh", 0.0)),
-            cost=float(data.get("cost", 0.0)),
-            avoided_w=float(data.get("avoided_w", 0.0)),
-            price=data.get("price"),
+            energy_kwh=finite(data.get("energy_kwh")) or 0.0,
+            cost=finite(data.get("cost")) or 0.0,
+            avoided_w=finite(data.get("avoided_w")) or 0.0,
+            price=finite(data.get("price")),
             accounted_at=_when(data.get("accounted_at")),
         )
