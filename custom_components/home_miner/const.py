@@ -23,3 +23,7 @@ RETRY_SETUP_AFTER: Final = timedelta(seconds=30)
 ENTRY_TYPE_PLAN: Final = "plan"
 # Sent when a miner entry is set up or unloaded, so plans re-decide with the miners they have.
 SIGNAL_MINERS_CHANGED: Final = f"{DOMAIN}_miners_changed"
+# A person (any service path: entity, device, area, label, automation) changed a miner through
+# its entities; args: the miner's MAC, what changed ("mining", "power_limit", "work_mode"),
+# and for "mining" whether it now mines. The plans' own commands do not go through entities.
+SIGNAL_USER_CHANGED: Final = f"{DOMAIN}_user_changed"

@@ -7,10 +7,11 @@ from typing import Any, Concatenate
 
 from homeassistant.core import callback
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
-from .const import DOMAIN
+from .const import DOMAIN, SIGNAL_USER_CHANGED
 from .coordinator import MinerCoordinator
 from .miner import MinerCommandError, MinerConnectionError, MinerError
 
@@ -40,6 +41,13 @@ class MinerEntity(CoordinatorEntity[MinerCoordinator]):
         assert mac is not None
         self._attr_unique_id = f"{mac}_{description.key}{key_suffix}"
         self._attr_device_info = coordinator.device_info
+
+    @callback
+    def _tell_plans(self, change: str, mining: bool | None = None) -> None:
+        """Before a person's command goes out: the plans leave this miner to them."""
+        async_dispatcher_send(
+            self.hass, SIGNAL_USER_CHANGED, self.coordinator.config_entry.unique_id, change, mining
+        )
 
     @callback
     def _handle_coordinator_update(self) -> None:

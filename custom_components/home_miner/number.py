@@ -40,6 +40,7 @@ class PowerLimitNumber(MinerEntity, NumberEntity):
 
     @miner_command
     async def async_set_native_value(self, value: float) -> None:
+        self._tell_plans("power_limit")
         self.coordinator.async_set_updated_data(
             await self.coordinator.client.async_set_power_limit(round(value))
         )

@@ -28,6 +28,7 @@ class WorkModeSelect(MinerEntity, SelectEntity):
 
     @miner_command
     async def async_select_option(self, option: str) -> None:
+        self._tell_plans("work_mode")
         self.coordinator.async_set_updated_data(
             await self.coordinator.client.async_set_work_mode(option)
         )

@@ -31,6 +31,7 @@ class MiningSwitch(MinerEntity, SwitchEntity):
 
     @miner_command
     async def _set_mining(self, mining: bool) -> None:
+        self._tell_plans("mining", mining)
         self.coordinator.async_set_updated_data(
             await self.coordinator.client.async_set_mining(mining)
         )

@@ -247,3 +247,30 @@ def test_state_survives_json_and_a_restart() -> None:
 def test_bad_state_raises(data: object) -> None:
     with pytest.raises(StateFormatError, match="Cannot restore plan state"):
         PlanState.from_dict(data)
+
+
+def test_a_minimum_raised_mid_window_ends_at_the_deadline() -> None:
+    """Found: min-off raised in the options mid-window held a miner that had joined the window
+    late past its deadline (the gate applied min-off even at the deadline)."""
+    settings = PlanSettings(min_off=minutes(50), max_curtailment=minutes(60))
+    state = PlanState(
+        window_start=T0,
+        window_reason=Reason.DR_EVENT,
+        miners={
+            "early": MinerState(mode=MinerMode.STOPPED, curtail_changed_at=T0, power_changed_at=T0),
+            "late": MinerState(
+                mode=MinerMode.STOPPED,
+                curtail_changed_at=T0 + minutes(20),
+                power_changed_at=T0 + minutes(20),
+            ),
+        },
+    )
+    fleet = [miner("early"), miner("late")]
+    event = [stop_between(T0, T0 + hours(3))]
+    before = decide(now=T0 + minutes(59), settings=settings, fleet=fleet, state=state, events=event)
+    assert {t.action for t in before.targets} == {TargetAction.STOP}
+    at = decide(now=T0 + minutes(60), settings=settings, fleet=fleet, state=state, events=event)
+    assert {t.miner_id: t.action for t in at.targets} == {
+        "early": TargetAction.RUN,
+        "late": TargetAction.RUN,
+    }, "every miner runs at window start + maximum"

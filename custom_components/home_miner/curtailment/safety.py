@@ -9,9 +9,10 @@
   `max_curtailment`. A miner joins a window, or stops inside one, only if its `min_off` ends
   before the window's deadline, so it can always be back by then. Restarts start early enough
   that, one per stagger, the last is back at the deadline. From the release on, nothing is
-  curtailed further and no minimum time holds a miner back (the maximum is absolute), and
-  after the deadline (or after the late release, if no decision came in time) the fleet rests
-  (runs) for `PlanSettings.rest_after_max_length` whatever the feeds say.
+  curtailed further, no minimum time holds a miner's way out past the deadline (the maximum
+  is absolute, whatever the settings became mid-window), and after the deadline (or after
+  the late release, if no decision came in time) the fleet rests (runs) for
+  `PlanSettings.rest_after_max_length` whatever the feeds say.
 """
 
 from __future__ import annotations
@@ -58,25 +59,31 @@ class Gate:
             frozen=frozen,
         )
 
-    def _elapsed(self, since: datetime | None, need: timedelta) -> bool:
-        return since is None or self.now - since >= need
+    def _elapsed(self, since: datetime | None, need: timedelta, *, lighter: bool) -> bool:
+        """Whether the minimum time is over; one that would hold a miner's way out of a
+        window past its deadline (a minimum raised mid-window) ends at the deadline."""
+        if since is None:
+            return True
+        ends = since + need
+        if lighter and self.deadline is not None:
+            ends = min(ends, self.deadline)
+        return self.now >= ends
 
     def check(self, before: MinerState, after: MinerMode) -> Hold | None:
         """`None` if the miner may go from its state to `after` now, else what holds it."""
         current = before.mode
         if after is current:
             return None
-        if self.frozen:
-            # From the release on the maximum outranks every minimum time: nothing deeper,
-            # and nothing held back from coming out (min-off raised mid-window included).
-            return Hold.MAX_LENGTH if _DEPTH[after] > _DEPTH[current] else None
+        if self.frozen and _DEPTH[after] > _DEPTH[current]:
+            return Hold.MAX_LENGTH
+        lighter = _DEPTH[after] < _DEPTH[current]
         if current.curtailed != after.curtailed:
             need = self.min_off if current.curtailed else self.min_on
-            if not self._elapsed(before.curtail_changed_at, need):
+            if not self._elapsed(before.curtail_changed_at, need, lighter=lighter):
                 return Hold.MIN_OFF_TIME if current.curtailed else Hold.MIN_ON_TIME
         if current.hashing != after.hashing:
             need = self.min_on if current.hashing else self.min_off
-            if not self._elapsed(before.power_changed_at, need):
+            if not self._elapsed(before.power_changed_at, need, lighter=lighter):
                 return Hold.MIN_ON_TIME if current.hashing else Hold.MIN_OFF_TIME
         starts_off_time = (not current.curtailed and after.curtailed) or (
             current.hashing and not after.hashing

@@ -129,6 +129,7 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
         for miner_id in list(memory.miner_overrides):
             if miner_id not in self.config.miners:
                 del memory.miner_overrides[miner_id]
+        memory.user_stopped &= set(self.config.miners)
         now = dt_util.utcnow()
         await self.feeds.async_refresh_calendars(now)
         await self.feeds.async_poll_vtn(now)
@@ -225,7 +226,8 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
         self._end_overrides(now, decision)
         if not self.config.observe_only:
             for target in decision.targets:
-                if target.miner_id not in memory.miner_overrides:
+                # A miner the user stopped is not curtailed, though its limit is restored.
+                if not self._left_to_user(target.miner_id, curtailing=target.curtailed):
                     self.actuators[target.miner_id].want(Command.from_target(target))
         self._hand_back_pending()
         self._announce(decision, before.window_reason)
@@ -312,7 +314,7 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
             return 0.0
         total = 0.0
         for target in decision.targets:
-            if target.curtailed and target.miner_id not in self.memory.miner_overrides:
+            if target.curtailed and not self._left_to_user(target.miner_id):
                 full = decision.state.miner(target.miner_id).full_power_w or 0.0
                 total += max(full - target.expected_power_w, 0.0)
         return total
@@ -419,9 +421,53 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
                 if (actuator := self.actuators.get(miner_id)) is not None:
                     actuator.applied = RUN
 
+    def _left_to_user(self, miner_id: str, *, curtailing: bool = True) -> bool:
+        memory = self.memory
+        return miner_id in memory.miner_overrides or (
+            curtailing and miner_id in memory.user_stopped
+        )
+
+    @callback
+    def async_user_changed(self, miner_id: str, change: str, mining: bool | None) -> None:
+        """A person changed a miner through its entities (never the plan's own commands).
+        Stopped by them, it stays stopped, window or not, until they (or the miner itself)
+        run it again; any change during a window is theirs until the window ends."""
+        if mining is False:
+            self.memory.user_stopped.add(miner_id)
+            # Whatever the plan had told the miner, its stop is now the person's.
+            self.actuators[miner_id].release()
+            self.actuators[miner_id].applied = RUN
+        elif mining is True:
+            self.memory.user_stopped.discard(miner_id)
+        LOGGER.info(
+            "Plan %s: %s changed by a person (%s)",
+            self.config_entry.title,
+            self._miner_name(miner_id),
+            change,
+        )
+        if self.memory.state.window_start is not None:
+            self.async_override_miner(miner_id)
+        else:
+            self._save()
+
+    @callback
+    def async_miner_polled(self, miner_id: str) -> None:
+        """A miner the user stopped that mines again (its own web UI, a reboot) is the plan's
+        again."""
+        coordinator = miner_coordinator(self.hass, miner_id)
+        if (
+            miner_id in self.memory.user_stopped
+            and coordinator is not None
+            and coordinator.last_update_success
+            and coordinator.data is not None
+            and coordinator.data.is_mining
+        ):
+            self.memory.user_stopped.discard(miner_id)
+            self.async_decide()
+
     @callback
     def async_override_miner(self, miner_id: str) -> None:
-        """The user switched a miner during a window: leave it alone until the window ends."""
+        """The user changed a miner during a window: leave it alone until the window ends."""
         now = self._now()
         if self.memory.state.window_start is None or miner_id not in self.actuators:
             return

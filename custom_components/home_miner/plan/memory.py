@@ -92,6 +92,7 @@ class PlanMemory:
     enabled: bool = True
     override: ManualOverride | None = None
     miner_overrides: dict[str, datetime] = field(default_factory=dict)
+    user_stopped: set[str] = field(default_factory=set)
     applied: dict[str, Command] = field(default_factory=dict)
     restore_limits: dict[str, int] = field(default_factory=dict)
     efficiency: dict[str, float] = field(default_factory=dict)
@@ -112,6 +113,7 @@ class PlanMemory:
             "enabled": self.enabled,
             "override": _override_to_dict(self.override),
             "miner_overrides": {k: v.isoformat() for k, v in self.miner_overrides.items()},
+            "user_stopped": sorted(self.user_stopped),
             "applied": {k: v.to_dict() for k, v in self.applied.items()},
             "restore_limits": self.restore_limits,
             "efficiency": {k: v for k, v in self.efficiency.items() if finite(v) is not None},
@@ -154,6 +156,7 @@ class PlanMemory:
             enabled=bool(data.get("enabled", True)),
             override=override,
             miner_overrides={k: v for k, v in overrides.items() if v is not None},
+            user_stopped={str(m) for m in data.get("user_stopped", [])},
             applied={k: v for k, v in applied.items() if v is not None},
             restore_limits={k: int(v) for k, v in data.get("restore_limits", {}).items()},
             efficiency={

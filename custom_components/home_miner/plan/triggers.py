@@ -1,18 +1,16 @@
 """Everything that calls for a new decision of a plan, wired to Home Assistant.
 
 Price and DR entities changing state, the VTN poll bringing new events, calendars read again,
-miners joining, leaving or going unavailable, and the user switching a miner by hand.
+miners joining, leaving or going unavailable, and a person changing a miner through its
+entities (by any path: the entity, its device, area or label, an automation or a script).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from homeassistant.const import EVENT_CALL_SERVICE
 from homeassistant.core import CALLBACK_TYPE, Event, callback
-from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.event import (
     EventStateChangedData,
@@ -21,19 +19,12 @@ from homeassistant.helpers.event import (
 )
 from homeassistant.util import dt as dt_util
 
-from ..const import DOMAIN, SIGNAL_MINERS_CHANGED
+from ..const import DOMAIN, SIGNAL_MINERS_CHANGED, SIGNAL_USER_CHANGED
 from . import const
 from .actuator import miner_coordinator
 
 if TYPE_CHECKING:
     from .coordinator import PlanCoordinator
-
-_SWITCH_SERVICES = frozenset({"turn_on", "turn_off", "toggle"})
-
-
-@callback
-def _is_switch_call(data: Mapping[str, Any]) -> bool:
-    return data.get("domain") == "switch" and data.get("service") in _SWITCH_SERVICES
 
 
 class PlanTriggers:
@@ -44,7 +35,6 @@ class PlanTriggers:
         self.hass = plan.hass
         self._unsub_miners: list[CALLBACK_TYPE] = []
         self._available: dict[str, bool] = {}
-        self._switches: dict[str, str] = {}
 
     @callback
     def async_start(self) -> None:
@@ -66,9 +56,7 @@ class PlanTriggers:
             async_track_time_interval(hass, self._on_energy_tick, const.ENERGY_TICK)
         )
         entry.async_on_unload(
-            hass.bus.async_listen(
-                EVENT_CALL_SERVICE, self._on_service_call, event_filter=_is_switch_call
-            )
+            async_dispatcher_connect(hass, SIGNAL_USER_CHANGED, self._on_user_change)
         )
         entry.async_on_unload(
             async_dispatcher_connect(hass, SIGNAL_MINERS_CHANGED, self._on_miners_changed)
@@ -112,12 +100,7 @@ class PlanTriggers:
     @callback
     def _watch_miners(self) -> None:
         self._stop_watching_miners()
-        registry = er.async_get(self.hass)
-        self._switches.clear()
         for miner_id in self.plan.config.miners:
-            switch = registry.async_get_entity_id("switch", DOMAIN, f"{miner_id}_mining")
-            if switch is not None:
-                self._switches[switch] = miner_id
             coordinator = miner_coordinator(self.hass, miner_id)
             self._available[miner_id] = bool(coordinator and coordinator.last_update_success)
             if coordinator is not None:
@@ -133,12 +116,11 @@ class PlanTriggers:
             if available != self._available.get(miner_id):
                 self._available[miner_id] = available
                 self.plan.async_decide()
+            self.plan.async_miner_polled(miner_id)
 
         return _updated
 
     @callback
-    def _on_service_call(self, event: Event[Mapping[str, Any]]) -> None:
-        target = event.data.get("service_data", {}).get("entity_id", [])
-        for entity_id in [target] if isinstance(target, str) else target:
-            if (miner_id := self._switches.get(entity_id)) is not None:
-                self.plan.async_override_miner(miner_id)
+    def _on_user_change(self, miner_id: str | None, change: str, mining: bool | None) -> None:
+        if miner_id is not None and miner_id in self.plan.config.miners:
+            self.plan.async_user_changed(miner_id, change, mining)
