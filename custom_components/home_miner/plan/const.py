@@ -37,6 +37,7 @@ CONF_VTN_URL: Final = "vtn_url"
 CONF_VTN_CLIENT_ID: Final = "vtn_client_id"
 CONF_VTN_CLIENT_SECRET: Final = "vtn_client_secret"
 CONF_VTN_PROGRAM: Final = "vtn_program"
+CONF_VTN_TOKEN_URL: Final = "vtn_token_url"
 
 CONF_MIN_ON: Final = "min_on_minutes"
 CONF_MIN_OFF: Final = "min_off_minutes"
@@ -81,5 +82,8 @@ RETRY_DELAYS: Final[tuple[float, ...]] = (2.0, 5.0, 15.0, 60.0, 300.0)
 REPAIR_AFTER_FAILURES: Final = 3
 # How long handing a miner back (plan removed, disabled, observe-only) may take.
 HAND_BACK_TIMEOUT: Final = 30.0
+# A miner that drifted from the plan's command (rebooted out of a pause) is told again at most
+# this often.
+RESEND_INTERVAL: Final = timedelta(seconds=30)
 # A plan that stops hands its miners back within this, whatever its restart stagger.
 HAND_BACK_SPREAD: Final = timedelta(seconds=30)

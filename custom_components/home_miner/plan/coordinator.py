@@ -38,6 +38,7 @@ from ..curtailment import (
     PriceSeries,
     Reason,
     StateFormatError,
+    TargetAction,
     break_even_price,
     decide,
     windows,
@@ -100,6 +101,9 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
         self._timer_at: datetime | None = None
         self._stopped = False
         self._memory_lost = False
+        self._uptimes: dict[str, int | None] = {}
+        self._resent_at: dict[str, datetime] = {}
+        self._drift: dict[str, tuple[int, bool]] = {}
         self._decided_at = datetime.min.replace(tzinfo=UTC)
         # Miners the plan no longer acts on but left curtailed: given back, then forgotten.
         self._handing_back: set[str] = set()
@@ -452,18 +456,69 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
 
     @callback
     def async_miner_polled(self, miner_id: str) -> None:
-        """A miner the user stopped that mines again (its own web UI, a reboot) is the plan's
-        again."""
+        """The closed loop: what a poll shows against what the plan wants of the miner.
+
+        A miner the user stopped that mines again (its own web UI) is the plan's again. A
+        miner the plan stopped that mines again after a reboot (ESP-Miner keeps its pause in
+        RAM) is stopped again; without a reboot that is a person's doing, and theirs until
+        the window ends. Re-sending is bounded to one try per `RESEND_INTERVAL`."""
         coordinator = miner_coordinator(self.hass, miner_id)
+        if coordinator is None or not coordinator.last_update_success or coordinator.data is None:
+            return
+        snapshot = coordinator.data
+        rebooted = self._rebooted(miner_id, snapshot.uptime_s)
+        if miner_id in self.memory.user_stopped:
+            if snapshot.is_mining:
+                self.memory.user_stopped.discard(miner_id)
+                self.async_decide()
+            return
+        actuator = self.actuators.get(miner_id)
         if (
-            miner_id in self.memory.user_stopped
-            and coordinator is not None
-            and coordinator.last_update_success
-            and coordinator.data is not None
-            and coordinator.data.is_mining
+            actuator is None
+            or actuator.busy
+            or self._stopped
+            or self.config.observe_only
+            or miner_id in self.memory.miner_overrides
+            or actuator.applied is None
+            or actuator.applied.action is not TargetAction.STOP
+            or not coordinator.client.capabilities.can_stop
+            or not snapshot.is_mining
         ):
-            self.memory.user_stopped.discard(miner_id)
-            self.async_decide()
+            self._drift.pop(miner_id, None)
+            return
+        # Seen twice in a row: a poll read before the plan's own stop landed is no drift.
+        seen, rebooted_before = self._drift.get(miner_id, (0, False))
+        rebooted = rebooted or rebooted_before
+        self._drift[miner_id] = (seen + 1, rebooted)
+        if seen < 1:
+            return
+        del self._drift[miner_id]
+        if not rebooted:
+            LOGGER.info(
+                "Plan %s: %s mines again, not by the plan: left to the person",
+                self.config_entry.title,
+                self._miner_name(miner_id),
+            )
+            self.async_override_miner(miner_id)
+            return
+        now = dt_util.utcnow()
+        last = self._resent_at.get(miner_id)
+        if last is not None and now - last < const.RESEND_INTERVAL:
+            return
+        self._resent_at[miner_id] = now
+        LOGGER.info(
+            "Plan %s: %s rebooted and mines again; stopping it again",
+            self.config_entry.title,
+            self._miner_name(miner_id),
+        )
+        wanted = actuator.desired or actuator.applied
+        actuator.applied = None
+        actuator.want(wanted)
+
+    def _rebooted(self, miner_id: str, uptime_s: int | None) -> bool:
+        """Whether the miner booted since its last poll (its uptime went back)."""
+        before, self._uptimes[miner_id] = self._uptimes.get(miner_id), uptime_s
+        return before is not None and uptime_s is not None and uptime_s < before
 
     @callback
     def async_override_miner(self, miner_id: str) -> None:

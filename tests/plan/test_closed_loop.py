@@ -1,0 +1,71 @@
+"""The plan sees the miner it drives: each poll is compared with what the plan wants."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+from homeassistant.core import HomeAssistant
+
+from custom_components.home_miner.plan.actuator import miner_coordinator
+
+from .conftest import AddPlan, Fleet, miner_id, plan_of, settle
+
+ALERT = "input_boolean.grid_alert"
+DR = {"dr_entities": [ALERT]}
+
+
+async def _polls(hass: HomeAssistant, mac: str, count: int) -> None:
+    coordinator = miner_coordinator(hass, mac)
+    assert coordinator is not None
+    for _ in range(count):
+        await coordinator.async_refresh()
+        await hass.async_block_till_done()
+
+
+async def test_a_paused_miner_that_reboots_is_paused_again(
+    hass: HomeAssistant, fleet: Fleet, add_plan: AddPlan
+) -> None:
+    """Found: ESP-Miner keeps its pause in RAM; after a reboot the miner mined through the
+    whole peak while three later decisions sent nothing (the plan compared with what it had
+    sent, never with the miner)."""
+    (miner,) = await fleet("Gamma 601")
+    miner.reboot_seconds = 0.1
+    hass.states.async_set(ALERT, "on")
+    plan = plan_of(await add_plan([{"miner": miner_id(miner), "action": "stop"}], dr=DR))
+    await settle(hass, plan)
+    assert miner.paused
+    await _polls(hass, miner_id(miner), 1)
+    miner.reboot()
+    await asyncio.sleep(0.5)
+    assert not miner.paused, "the reboot lost the pause"
+    for _ in range(3):
+        plan.async_decide()
+    await settle(hass, plan)
+    await _polls(hass, miner_id(miner), 2)
+    await settle(hass, plan)
+    assert miner.paused, "seen mining again after a reboot: stopped again"
+    assert plan.data.overridden == set()
+
+
+async def test_resumed_in_the_miners_own_web_ui_is_left_to_the_person(
+    hass: HomeAssistant, fleet: Fleet, add_plan: AddPlan
+) -> None:
+    (miner,) = await fleet("Gamma 601")
+    hass.states.async_set(ALERT, "on")
+    plan = plan_of(await add_plan([{"miner": miner_id(miner), "action": "stop"}], dr=DR))
+    await settle(hass, plan)
+    assert miner.paused
+    await _polls(hass, miner_id(miner), 1)
+    async with aiohttp.ClientSession() as session:
+        response = await session.post(f"http://{miner.ip}/api/system/resume")
+        assert response.status == 200
+    await asyncio.sleep(0.2)
+    await _polls(hass, miner_id(miner), 2)
+    await settle(hass, plan)
+    assert not miner.paused, "the person's resume stands"
+    assert plan.data.overridden == {miner_id(miner)}
+    hass.states.async_set(ALERT, "off")
+    await settle(hass, plan)
+    assert not miner.paused
+    assert plan.data.overridden == set()
