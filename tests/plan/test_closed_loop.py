@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import copy
+from typing import Any
 
 import aiohttp
 from homeassistant.core import HomeAssistant
 
+from custom_components.home_miner.const import DOMAIN
 from custom_components.home_miner.plan.actuator import miner_coordinator
 
 from .conftest import AddPlan, Fleet, miner_id, plan_of, settle
@@ -69,3 +72,30 @@ async def test_resumed_in_the_miners_own_web_ui_is_left_to_the_person(
     await settle(hass, plan)
     assert not miner.paused
     assert plan.data.overridden == set()
+
+
+async def test_a_crash_inside_the_save_delay_does_not_strand_the_miner(
+    hass: HomeAssistant, fleet: Fleet, add_plan: AddPlan, hass_storage: dict[str, Any]
+) -> None:
+    """Found: the plan stopped a miner and Home Assistant died before the delayed save; on
+    the disk the miner was still running, so when the window had ended the plan sent
+    nothing and the miner stayed stopped."""
+    (miner,) = await fleet("Gamma 601")
+    hass.states.async_set(ALERT, "off")
+    entry = await add_plan([{"miner": miner_id(miner), "action": "stop"}], dr=DR)
+    plan = plan_of(entry)
+    await settle(hass, plan)
+    await plan.async_save_now()
+    key = f"{DOMAIN}.plan.{entry.entry_id}"
+    hass.states.async_set(ALERT, "on")
+    await settle(hass, plan)
+    assert miner.paused
+    on_disk = copy.deepcopy(hass_storage[key])  # what a crash now leaves behind
+
+    await hass.config_entries.async_unload(entry.entry_id)
+    hass_storage[key] = on_disk
+    hass.states.async_set(ALERT, "off")  # the event ended while Home Assistant was down
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    await settle(hass, plan_of(entry))
+    assert not miner.paused, "the window is over: the miner mines"

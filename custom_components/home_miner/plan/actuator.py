@@ -8,7 +8,7 @@ removed again once a command goes through.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
@@ -85,6 +85,7 @@ class MinerActuator:
         applied: Command | None = None,
         restore_limit_w: int | None = None,
         on_change: Callable[[], None],
+        write_ahead: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.hass = hass
         self._entry = plan_entry
@@ -97,6 +98,10 @@ class MinerActuator:
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._on_change = on_change
+        self._write_ahead = write_ahead
+        # A command on its way: kept on disk before it goes, so that after a crash the plan
+        # knows it does not know what the miner was last told.
+        self.sending: Command | None = None
 
     @property
     def issue_id(self) -> str:
@@ -174,8 +179,11 @@ class MinerActuator:
                 return
             try:
                 if command != self.applied:
+                    if self._write_ahead is not None and self.sending != command:
+                        self.sending = command
+                        await self._write_ahead()
                     await self._send(coordinator, command)
-                    self.applied = command
+                    self.applied, self.sending = command, None
                     self._on_change()
                 if command == RUN and self.desired == RUN:
                     await self._restore_limit(

@@ -114,13 +114,17 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
         # What a miner was told is unknown after lost memory: each is handed back (run).
         unknown = None if self._memory_lost else RUN
         for miner_id in {*self.config.miners, *memory.applied, *memory.restore_limits}:
+            # A command that was on its way when Home Assistant stopped may or may not have
+            # landed: what the miner was told is unknown, the next decision tells it again.
+            applied = None if miner_id in memory.sending else memory.applied.get(miner_id, unknown)
             actuator = MinerActuator(
                 self.hass,
                 self.config_entry,
                 miner_id,
-                applied=memory.applied.get(miner_id, unknown),
+                applied=applied,
                 restore_limit_w=memory.restore_limits.get(miner_id),
                 on_change=self._save,
+                write_ahead=self.async_save_now,
             )
             configured = miner_id in self.config.miners
             if not configured or self.config.observe_only:
@@ -632,6 +636,11 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
             for miner_id, actuator in self.actuators.items()
             if actuator.applied is not None
             and (miner_id in self.config.miners or not actuator.handed_back)
+        }
+        self.memory.sending = {
+            miner_id: actuator.sending
+            for miner_id, actuator in self.actuators.items()
+            if actuator.sending is not None
         }
         self.memory.restore_limits = {
             miner_id: actuator.restore_limit_w

@@ -94,6 +94,7 @@ class PlanMemory:
     miner_overrides: dict[str, datetime] = field(default_factory=dict)
     user_stopped: set[str] = field(default_factory=set)
     applied: dict[str, Command] = field(default_factory=dict)
+    sending: dict[str, Command] = field(default_factory=dict)
     restore_limits: dict[str, int] = field(default_factory=dict)
     efficiency: dict[str, float] = field(default_factory=dict)
     capabilities: dict[str, MinerCaps] = field(default_factory=dict)
@@ -115,6 +116,7 @@ class PlanMemory:
             "miner_overrides": {k: v.isoformat() for k, v in self.miner_overrides.items()},
             "user_stopped": sorted(self.user_stopped),
             "applied": {k: v.to_dict() for k, v in self.applied.items()},
+            "sending": {k: v.to_dict() for k, v in self.sending.items()},
             "restore_limits": self.restore_limits,
             "efficiency": {k: v for k, v in self.efficiency.items() if finite(v) is not None},
             "capabilities": {k: v.to_dict() for k, v in self.capabilities.items()},
@@ -150,6 +152,7 @@ class PlanMemory:
         except KeyError, ValueError, TypeError:
             override = None
         applied = {k: Command.from_dict(v) for k, v in data.get("applied", {}).items()}
+        sending = {k: Command.from_dict(v) for k, v in data.get("sending", {}).items()}
         overrides = {k: _when(v) for k, v in data.get("miner_overrides", {}).items()}
         return cls(
             state=state,
@@ -158,6 +161,7 @@ class PlanMemory:
             miner_overrides={k: v for k, v in overrides.items() if v is not None},
             user_stopped={str(m) for m in data.get("user_stopped", [])},
             applied={k: v for k, v in applied.items() if v is not None},
+            sending={k: v for k, v in sending.items() if v is not None},
             restore_limits={k: int(v) for k, v in data.get("restore_limits", {}).items()},
             efficiency={
                 k: number
