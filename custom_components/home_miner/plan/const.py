@@ -85,5 +85,8 @@ HAND_BACK_TIMEOUT: Final = 30.0
 # A miner that drifted from the plan's command (rebooted out of a pause) is told again at most
 # this often.
 RESEND_INTERVAL: Final = timedelta(seconds=30)
+# After a restart mid-window, entities that have not loaded yet are read as last seen for this
+# long (it counts inside the window's maximum).
+RESTART_GRACE: Final = timedelta(seconds=60)
 # A plan that stops hands its miners back within this, whatever its restart stagger.
 HAND_BACK_SPREAD: Final = timedelta(seconds=30)

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, State, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import (
@@ -139,6 +139,12 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
                 del memory.miner_overrides[miner_id]
         memory.user_stopped &= set(self.config.miners)
         now = dt_util.utcnow()
+        self.feeds.last_seen = {
+            entity_id: State(entity_id, value, last_changed=changed)
+            for entity_id, (value, changed) in memory.feeds_seen.items()
+        }
+        if memory.state.window_start is not None:
+            self.feeds.grace_until = now + const.RESTART_GRACE
         await self.feeds.async_refresh_calendars(now)
         await self.feeds.async_poll_vtn(now)
 
@@ -241,7 +247,11 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
         self._announce(decision, before.window_reason)
         memory.avoided_w = self._avoided_w(decision)
         memory.price = decision.price if decision.price is not None else self._tariff_price(now)
-        self._schedule(decision.next_check)
+        next_check = decision.next_check
+        if self.feeds.waiting(now) and self.feeds.grace_until is not None:
+            # Entities not loaded yet are read as last seen until then, and missing after.
+            next_check = min(next_check or self.feeds.grace_until, self.feeds.grace_until)
+        self._schedule(next_check)
         self._save()
         return PlanData(
             decision=decision,
@@ -563,7 +573,7 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
         self.memory.budget_w = self.memory.budget_until = None
 
     def _events(self, now: datetime) -> tuple[DrEvent, ...]:
-        events = self.feeds.events()
+        events = self.feeds.events(now)
         memory = self.memory
         if memory.budget_w is None or memory.budget_until is None:
             return events
@@ -636,6 +646,10 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
             for miner_id, actuator in self.actuators.items()
             if actuator.applied is not None
             and (miner_id in self.config.miners or not actuator.handed_back)
+        }
+        self.memory.feeds_seen = {
+            entity_id: (state.state, state.last_changed)
+            for entity_id, state in self.feeds.last_seen.items()
         }
         self.memory.sending = {
             miner_id: actuator.sending

@@ -1,6 +1,10 @@
 """The plan's inputs read from Home Assistant: price and hashprice entities, on/off and
 calendar DR entities, and the OpenADR 3 VTN. A feed that is down yields nothing (the price) or
-its last known events (calendars, the VTN)."""
+its last known events (calendars, the VTN).
+
+After a restart, entities load in any order: until each price or DR entity has reported (for
+at most `RESTART_GRACE`), the plan reads the state it last saw of it, so a window under way
+is not ended by an entity that has not loaded yet."""
 
 from __future__ import annotations
 
@@ -41,12 +45,20 @@ def state_number(state: State | None) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def _reported(state: State | None) -> bool:
+    return state is not None and state.state not in (STATE_UNAVAILABLE, STATE_UNKNOWN)
+
+
 class Feeds:
     """Reads every input of one plan."""
 
     def __init__(self, hass: HomeAssistant, config: PlanConfig) -> None:
         self.hass = hass
         self.config = config
+        # The last reported state of each price and DR entity (kept across restarts), and
+        # until when a restarted plan reads it for entities that have not reported yet.
+        self.last_seen: dict[str, State] = {}
+        self.grace_until: datetime | None = None
         self.calendar_events: tuple[DrEvent, ...] = ()
         self.vtn_events: tuple[DrEvent, ...] = ()
         self.vtn_error: str | None = None
@@ -63,6 +75,26 @@ class Feeds:
             if entity_id:
                 found.append(entity_id)
         return found
+
+    def _state(self, entity_id: str, now: datetime) -> State | None:
+        state = self.hass.states.get(entity_id)
+        if _reported(state):
+            assert state is not None
+            self.last_seen[entity_id] = state
+            return state
+        if self.grace_until is not None and now < self.grace_until:
+            return self.last_seen.get(entity_id, state)
+        return state
+
+    def waiting(self, now: datetime) -> bool:
+        """Whether some entity has not reported since the restart (within the grace)."""
+        if self.grace_until is None or now >= self.grace_until:
+            return False
+        return any(
+            not _reported(self.hass.states.get(e))
+            for e in (*self.config.dr_entities, self.config.price_entity)
+            if e
+        )
 
     @property
     def has_vtn(self) -> bool:
@@ -88,7 +120,7 @@ class Feeds:
         entity_id = self.config.price_entity
         if not entity_id:
             return None
-        state = self.hass.states.get(entity_id)
+        state = self._state(entity_id, now)
         current = state_number(state)
         if state is None or current is None:
             return None
@@ -113,10 +145,10 @@ class Feeds:
             )
         return series.merged(PriceSeries((live,)))
 
-    def events(self) -> tuple[DrEvent, ...]:
+    def events(self, now: datetime) -> tuple[DrEvent, ...]:
         found: list[DrEvent] = [*self.calendar_events, *self.vtn_events]
         for entity_id in self.config.dr_entities:
-            state = self.hass.states.get(entity_id)
+            state = self._state(entity_id, now)
             if state is None:
                 continue
             try:

@@ -107,6 +107,8 @@ class PlanMemory:
     avoided_w: float = 0.0
     price: float | None = None
     accounted_at: datetime | None = None
+    # The last reported state of each price and DR entity: (state, last changed).
+    feeds_seen: dict[str, tuple[str, datetime]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -129,6 +131,7 @@ class PlanMemory:
             "avoided_w": finite(self.avoided_w) or 0.0,
             "price": finite(self.price),
             "accounted_at": _stamp(self.accounted_at),
+            "feeds_seen": {k: [v, when.isoformat()] for k, (v, when) in self.feeds_seen.items()},
         }
 
     @classmethod
@@ -182,4 +185,9 @@ class PlanMemory:
             avoided_w=finite(data.get("avoided_w")) or 0.0,
             price=finite(data.get("price")),
             accounted_at=_when(data.get("accounted_at")),
+            feeds_seen={
+                str(k): (str(v[0]), when)
+                for k, v in data.get("feeds_seen", {}).items()
+                if (when := _when(v[1])) is not None
+            },
         )
