@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import copy
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
 from homeassistant.core import HomeAssistant
+import pytest
 
 from custom_components.home_miner.const import DOMAIN
 from custom_components.home_miner.plan.actuator import miner_coordinator
@@ -99,3 +101,30 @@ async def test_a_crash_inside_the_save_delay_does_not_strand_the_miner(
     await hass.async_block_till_done()
     await settle(hass, plan_of(entry))
     assert not miner.paused, "the window is over: the miner mines"
+
+
+async def test_energy_avoided_is_booked_from_what_the_miners_confirm(
+    hass: HomeAssistant, fleet: Fleet, add_plan: AddPlan
+) -> None:
+    """Found: energy and cost avoided were booked from the targets, so a miner that ignores
+    its commands (or is unreachable) still "avoided" its full power."""
+    obeys, ignores = await fleet("Gamma 601", "Gamma 601")
+    ignores.faults.ignore_commands = True
+    hass.states.async_set(ALERT, "on")
+    plan = plan_of(
+        await add_plan([{"miner": miner_id(m), "action": "stop"} for m in (obeys, ignores)], dr=DR)
+    )
+    for _ in range(100):  # the ignored miner's commands go on being retried
+        await asyncio.sleep(0.05)
+        if not plan.actuators[miner_id(obeys)].busy:
+            break
+    assert obeys.paused
+    assert not ignores.paused
+    await _polls(hass, miner_id(obeys), 1)
+    start = plan.memory.accounted_at
+    assert start is not None
+    plan.async_account_energy(start)
+    plan.async_account_energy(start + timedelta(hours=1))
+    full = plan.data.decision.state.miner(miner_id(obeys)).full_power_w
+    assert full is not None
+    assert plan.data.energy_kwh == pytest.approx((full - obeys.power_w) / 1000, rel=0.05)

@@ -328,13 +328,31 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
         return break_even_price(hashprice=hashprice, efficiency_jth=efficiency)
 
     def _avoided_w(self, decision: Decision) -> float:
+        """Power the plan is seen to avoid: for each miner it curtailed and that confirmed it
+        (its command read back), its full power less what it is measured to draw now. A
+        miner that ignores commands, is unreachable or not loaded avoids nothing."""
         if self.config.observe_only:
             return 0.0
         total = 0.0
         for target in decision.targets:
-            if target.curtailed and not self._left_to_user(target.miner_id):
-                full = decision.state.miner(target.miner_id).full_power_w or 0.0
-                total += max(full - target.expected_power_w, 0.0)
+            miner_id = target.miner_id
+            actuator = self.actuators.get(miner_id)
+            if (
+                not target.curtailed
+                or self._left_to_user(miner_id)
+                or actuator is None
+                or actuator.applied is None
+                or actuator.applied.action is TargetAction.RUN
+            ):
+                continue
+            coordinator = miner_coordinator(self.hass, miner_id)
+            if coordinator is None or not coordinator.last_update_success:
+                continue
+            snapshot = coordinator.data
+            if snapshot is None or snapshot.power_w is None:
+                continue
+            full = decision.state.miner(miner_id).full_power_w or 0.0
+            total += max(full - snapshot.power_w, 0.0)
         return total
 
     def _account(self, now: datetime) -> None:
@@ -630,10 +648,13 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
 
     @callback
     def async_account_energy(self, now: datetime) -> None:
-        """Add the energy avoided since the last decision (while curtailed)."""
-        if self.memory.avoided_w <= 0 or self.data is None:
-            return
+        """Add the energy avoided since the last tick (while curtailed)."""
         self._account(now)
+        # Booked from here on at what the miners are now seen to avoid.
+        avoided, before = self._avoided_w(self.data.decision), self.memory.avoided_w
+        self.memory.avoided_w = avoided
+        if avoided <= 0 and before <= 0:
+            return
         self._save()
         self.async_set_updated_data(
             replace(self.data, energy_kwh=self.memory.energy_kwh, cost=self.memory.cost)
