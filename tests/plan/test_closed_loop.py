@@ -40,6 +40,7 @@ async def test_a_paused_miner_that_reboots_is_paused_again(
     plan = plan_of(await add_plan([{"miner": miner_id(miner), "action": "stop"}], dr=DR))
     await settle(hass, plan)
     assert miner.paused
+    miner.boot_time -= 3600  # up for an hour (uptime counts whole seconds)
     await _polls(hass, miner_id(miner), 1)
     miner.reboot()
     await asyncio.sleep(0.5)

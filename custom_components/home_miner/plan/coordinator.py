@@ -7,7 +7,6 @@ leaves or goes unavailable, and when the user acts. Nothing polls the decision.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -38,17 +37,19 @@ from ..curtailment import (
     PriceSeries,
     Reason,
     StateFormatError,
-    TargetAction,
     break_even_price,
     decide,
     windows,
 )
 from ..curtailment.fleet import fleet_efficiency
 from . import const
+from .accounting import avoided_w, book
 from .actuator import RUN, Command, MinerActuator, miner_coordinator
 from .config import PlanConfig
 from .feeds import Feeds
-from .memory import MinerCaps, PlanMemory, finite
+from .handback import async_hand_back, hand_back_pending
+from .memory import MinerCaps, PlanMemory
+from .overrides import MinerOverrides
 from .triggers import PlanTriggers
 
 type PlanConfigEntry = ConfigEntry[PlanCoordinator]
@@ -99,14 +100,12 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
         )
         self._unsub_timer: CALLBACK_TYPE | None = None
         self._timer_at: datetime | None = None
-        self._stopped = False
+        self.stopped = False
         self._memory_lost = False
-        self._uptimes: dict[str, int | None] = {}
-        self._resent_at: dict[str, datetime] = {}
-        self._drift: dict[str, tuple[int, bool]] = {}
+        self.overrides = MinerOverrides(self)
         self._decided_at = datetime.min.replace(tzinfo=UTC)
         # Miners the plan no longer acts on but left curtailed: given back, then forgotten.
-        self._handing_back: set[str] = set()
+        self.handing_back: set[str] = set()
 
     # ---- lifecycle -------------------------------------------------------------------------
     async def _async_setup(self) -> None:
@@ -123,7 +122,7 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
                 miner_id,
                 applied=applied,
                 restore_limit_w=memory.restore_limits.get(miner_id),
-                on_change=self._save,
+                on_change=self.save,
                 write_ahead=self.async_save_now,
             )
             configured = miner_id in self.config.miners
@@ -132,7 +131,7 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
                     if not configured:
                         continue
                 else:
-                    self._handing_back.add(miner_id)
+                    self.handing_back.add(miner_id)
             self.actuators[miner_id] = actuator
         for miner_id in list(memory.miner_overrides):
             if miner_id not in self.config.miners:
@@ -181,7 +180,7 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
     @callback
     def async_stop(self) -> None:
         """No decision timer outlives the entry (registered before the first refresh)."""
-        self._stopped = True
+        self.stopped = True
         self._schedule(None)
 
     async def async_save_now(self) -> None:
@@ -192,10 +191,10 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
     def async_decide(self, now: datetime | None = None) -> None:
         """Decide now (or at an injected instant) and act on it; a stopped plan decides
         nothing (it is handing its miners back, or gone)."""
-        if self._stopped:
+        if self.stopped:
             return
         try:
-            data = self._decide(now or self._now())
+            data = self._decide(now or self.now())
         except Exception:
             LOGGER.exception("Plan %s could not decide", self.config_entry.title)
             retry = dt_util.utcnow() + RETRY_DECISION
@@ -214,7 +213,7 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
             events=self._events(now),
         )
 
-    def _now(self) -> datetime:
+    def now(self) -> datetime:
         """The wall clock, never earlier than the last decision: a clock stepped back (or a
         decision made ahead of time) must not reopen or close a window by itself."""
         return max(dt_util.utcnow(), self._decided_at)
@@ -235,24 +234,24 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
             prices=inputs.prices,
             events=inputs.events,
         )
-        self._account(now)
+        book(self.memory, now)
         memory.state = decision.state
-        self._end_overrides(now, decision)
+        self.overrides.end_overrides(now, decision)
         if not self.config.observe_only:
             for target in decision.targets:
                 # A miner the user stopped is not curtailed, though its limit is restored.
-                if not self._left_to_user(target.miner_id, curtailing=target.curtailed):
+                if not self.overrides.left_to_user(target.miner_id, curtailing=target.curtailed):
                     self.actuators[target.miner_id].want(Command.from_target(target))
-        self._hand_back_pending()
+        hand_back_pending(self)
         self._announce(decision, before.window_reason)
-        memory.avoided_w = self._avoided_w(decision)
+        memory.avoided_w = avoided_w(self, decision)
         memory.price = decision.price if decision.price is not None else self._tariff_price(now)
         next_check = decision.next_check
         if self.feeds.waiting(now) and self.feeds.grace_until is not None:
             # Entities not loaded yet are read as last seen until then, and missing after.
             next_check = min(next_check or self.feeds.grace_until, self.feeds.grace_until)
         self._schedule(next_check)
-        self._save()
+        self.save()
         return PlanData(
             decision=decision,
             enabled=memory.enabled,
@@ -327,44 +326,6 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
         )
         return break_even_price(hashprice=hashprice, efficiency_jth=efficiency)
 
-    def _avoided_w(self, decision: Decision) -> float:
-        """Power the plan is seen to avoid: for each miner it curtailed and that confirmed it
-        (its command read back), its full power less what it is measured to draw now. A
-        miner that ignores commands, is unreachable or not loaded avoids nothing."""
-        if self.config.observe_only:
-            return 0.0
-        total = 0.0
-        for target in decision.targets:
-            miner_id = target.miner_id
-            actuator = self.actuators.get(miner_id)
-            if (
-                not target.curtailed
-                or self._left_to_user(miner_id)
-                or actuator is None
-                or actuator.applied is None
-                or actuator.applied.action is TargetAction.RUN
-            ):
-                continue
-            coordinator = miner_coordinator(self.hass, miner_id)
-            if coordinator is None or not coordinator.last_update_success:
-                continue
-            snapshot = coordinator.data
-            if snapshot is None or snapshot.power_w is None:
-                continue
-            full = decision.state.miner(miner_id).full_power_w or 0.0
-            total += max(full - snapshot.power_w, 0.0)
-        return total
-
-    def _account(self, now: datetime) -> None:
-        memory = self.memory
-        if memory.accounted_at is not None and memory.avoided_w > 0 and now > memory.accounted_at:
-            kwh = memory.avoided_w * (now - memory.accounted_at).total_seconds() / 3_600_000
-            if finite(kwh) is not None:
-                memory.energy_kwh += kwh
-                if memory.price is not None and finite(kwh * memory.price) is not None:
-                    memory.cost += kwh * memory.price
-        memory.accounted_at = now
-
     def _announce(self, decision: Decision, reason_before: Reason) -> None:
         curtailed = decision.curtailed
         now_curtailed = [t.miner_id for t in decision.targets if t.curtailed]
@@ -387,13 +348,13 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
                 "plan": self.config_entry.title,
                 "config_entry_id": self.config_entry.entry_id,
                 "reason": reason.value,
-                "miners": [self._miner_name(miner_id) for miner_id in miners],
+                "miners": [self.miner_name(miner_id) for miner_id in miners],
                 "miner_ids": miners,
                 "observe_only": self.config.observe_only,
             },
         )
 
-    def _miner_name(self, miner_id: str) -> str:
+    def miner_name(self, miner_id: str) -> str:
         entry = self.hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, miner_id)
         return entry.title if entry is not None else miner_id
 
@@ -402,42 +363,11 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
             self._unsub_timer()
             self._unsub_timer = None
         self._timer_at = when
-        if when is not None and not self._stopped:
+        if when is not None and not self.stopped:
             self._unsub_timer = async_track_point_in_utc_time(self.hass, self._on_timer, when)
 
-    # ---- handing miners back -------------------------------------------------------------
-    def _hand_back_pending(self) -> None:
-        """Give back, as soon as they are reachable, miners the plan left curtailed and no
-        longer acts on (removed from the plan, or the plan turned observe-only)."""
-        for miner_id in list(self._handing_back):
-            actuator = self.actuators[miner_id]
-            if actuator.handed_back:
-                self._handing_back.discard(miner_id)
-                if miner_id not in self.config.miners:
-                    del self.actuators[miner_id]
-                continue
-            actuator.want(RUN)
-
     async def async_hand_back(self) -> None:
-        """The plan stops acting on its miners (disabled, deleted): run every miner it left
-        curtailed again, with its own power limit, before it goes. Restarts follow the
-        plan's priorities and stagger (spread over `HAND_BACK_SPREAD` at most)."""
-        self.async_stop()
-        order = {miner_id: plan.priority for miner_id, plan in self.config.miners.items()}
-        actuators = sorted(
-            (a for a in self.actuators.values() if not a.handed_back),
-            key=lambda a: order.get(a.miner_id, 0),
-        )
-        stagger = self.config.settings(hashprice=None, override=None).restart_stagger
-        if len(actuators) > 1:
-            stagger = min(stagger, const.HAND_BACK_SPREAD / (len(actuators) - 1))
-
-        async def _in_turn(index: int, actuator: MinerActuator) -> None:
-            await asyncio.sleep(index * stagger.total_seconds())
-            await actuator.async_hand_back()
-
-        await asyncio.gather(*(_in_turn(i, actuator) for i, actuator in enumerate(actuators)))
-        await self.async_save_now()
+        await async_hand_back(self)
 
     async def async_forget_miner(self, miner_id: str, coordinator: MinerCoordinator) -> None:
         """A miner entry is being removed: hand it back through its (last) coordinator."""
@@ -446,126 +376,14 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
         await actuator.async_hand_back_through(coordinator)
         self.memory.miner_overrides.pop(miner_id, None)
 
-    # ---- overrides -------------------------------------------------------------------------
-    def _end_overrides(self, now: datetime, decision: Decision) -> None:
-        """Overrides last until the window really ends (min-off, stagger and all); then the
-        plan drives the miner again, restoring its own limit if the plan had set one."""
-        overrides = self.memory.miner_overrides
-        for miner_id, until in list(overrides.items()):
-            if decision.state.window_start is None or now >= until:
-                del overrides[miner_id]
-                if (actuator := self.actuators.get(miner_id)) is not None:
-                    actuator.applied = RUN
-
-    def _left_to_user(self, miner_id: str, *, curtailing: bool = True) -> bool:
-        memory = self.memory
-        return miner_id in memory.miner_overrides or (
-            curtailing and miner_id in memory.user_stopped
-        )
-
+    # ---- overrides ----------------------------------------------------------------------
     @callback
     def async_user_changed(self, miner_id: str, change: str, mining: bool | None) -> None:
-        """A person changed a miner through its entities (never the plan's own commands).
-        Stopped by them, it stays stopped, window or not, until they (or the miner itself)
-        run it again; any change during a window is theirs until the window ends."""
-        if mining is False:
-            self.memory.user_stopped.add(miner_id)
-            # Whatever the plan had told the miner, its stop is now the person's.
-            self.actuators[miner_id].release()
-            self.actuators[miner_id].applied = RUN
-        elif mining is True:
-            self.memory.user_stopped.discard(miner_id)
-        LOGGER.info(
-            "Plan %s: %s changed by a person (%s)",
-            self.config_entry.title,
-            self._miner_name(miner_id),
-            change,
-        )
-        if self.memory.state.window_start is not None:
-            self.async_override_miner(miner_id)
-        else:
-            self._save()
+        self.overrides.async_user_changed(miner_id, change, mining)
 
     @callback
     def async_miner_polled(self, miner_id: str) -> None:
-        """The closed loop: what a poll shows against what the plan wants of the miner.
-
-        A miner the user stopped that mines again (its own web UI) is the plan's again. A
-        miner the plan stopped that mines again after a reboot (ESP-Miner keeps its pause in
-        RAM) is stopped again; without a reboot that is a person's doing, and theirs until
-        the window ends. Re-sending is bounded to one try per `RESEND_INTERVAL`."""
-        coordinator = miner_coordinator(self.hass, miner_id)
-        if coordinator is None or not coordinator.last_update_success or coordinator.data is None:
-            return
-        snapshot = coordinator.data
-        rebooted = self._rebooted(miner_id, snapshot.uptime_s)
-        if miner_id in self.memory.user_stopped:
-            if snapshot.is_mining:
-                self.memory.user_stopped.discard(miner_id)
-                self.async_decide()
-            return
-        actuator = self.actuators.get(miner_id)
-        if (
-            actuator is None
-            or actuator.busy
-            or self._stopped
-            or self.config.observe_only
-            or miner_id in self.memory.miner_overrides
-            or actuator.applied is None
-            or actuator.applied.action is not TargetAction.STOP
-            or not coordinator.client.capabilities.can_stop
-            or not snapshot.is_mining
-        ):
-            self._drift.pop(miner_id, None)
-            return
-        # Seen twice in a row: a poll read before the plan's own stop landed is no drift.
-        seen, rebooted_before = self._drift.get(miner_id, (0, False))
-        rebooted = rebooted or rebooted_before
-        self._drift[miner_id] = (seen + 1, rebooted)
-        if seen < 1:
-            return
-        del self._drift[miner_id]
-        if not rebooted:
-            LOGGER.info(
-                "Plan %s: %s mines again, not by the plan: left to the person",
-                self.config_entry.title,
-                self._miner_name(miner_id),
-            )
-            self.async_override_miner(miner_id)
-            return
-        now = dt_util.utcnow()
-        last = self._resent_at.get(miner_id)
-        if last is not None and now - last < const.RESEND_INTERVAL:
-            return
-        self._resent_at[miner_id] = now
-        LOGGER.info(
-            "Plan %s: %s rebooted and mines again; stopping it again",
-            self.config_entry.title,
-            self._miner_name(miner_id),
-        )
-        wanted = actuator.desired or actuator.applied
-        actuator.applied = None
-        actuator.want(wanted)
-
-    def _rebooted(self, miner_id: str, uptime_s: int | None) -> bool:
-        """Whether the miner booted since its last poll (its uptime went back)."""
-        before, self._uptimes[miner_id] = self._uptimes.get(miner_id), uptime_s
-        return before is not None and uptime_s is not None and uptime_s < before
-
-    @callback
-    def async_override_miner(self, miner_id: str) -> None:
-        """The user changed a miner during a window: leave it alone until the window ends."""
-        now = self._now()
-        if self.memory.state.window_start is None or miner_id not in self.actuators:
-            return
-        self.actuators[miner_id].release()
-        # Ends with the window; this is only a backstop should the window never end.
-        start, max_length = self.memory.state.window_start, self.config.max_curtailment
-        self.memory.miner_overrides[miner_id] = (
-            start + max_length if max_length is not None else now + timedelta(days=1)
-        )
-        LOGGER.info("Plan %s: %s overridden by the user", self.config_entry.title, miner_id)
-        self.async_decide(now)
+        self.overrides.async_miner_polled(miner_id)
 
     # ---- actions ---------------------------------------------------------------------------
     @callback
@@ -649,13 +467,13 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
     @callback
     def async_account_energy(self, now: datetime) -> None:
         """Add the energy avoided since the last tick (while curtailed)."""
-        self._account(now)
+        book(self.memory, now)
         # Booked from here on at what the miners are now seen to avoid.
-        avoided, before = self._avoided_w(self.data.decision), self.memory.avoided_w
+        avoided, before = avoided_w(self, self.data.decision), self.memory.avoided_w
         self.memory.avoided_w = avoided
         if avoided <= 0 and before <= 0:
             return
-        self._save()
+        self.save()
         self.async_set_updated_data(
             replace(self.data, energy_kwh=self.memory.energy_kwh, cost=self.memory.cost)
         )
@@ -685,30 +503,5 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
         return self.memory.to_dict()
 
     @callback
-    def _save(self) -> None:
+    def save(self) -> None:
         self._store.async_delay_save(self._memory_dict, const.SAVE_DELAY)
-
-
-async def async_hand_back_stored(
-    hass: HomeAssistant, plan_entry: ConfigEntry, stored: dict[str, Any] | None
-) -> None:
-    """Hand back what a plan that is not loaded left curtailed, from its stored memory; if
-    that cannot be read, every miner of the plan is told to run."""
-    try:
-        memory = PlanMemory.from_dict(stored)
-        unknown: Command | None = RUN
-    except StateFormatError:
-        memory, unknown = PlanMemory(), None
-    miners = {m["miner"] for m in plan_entry.options.get(const.CONF_MINERS, [])}
-    actuators = [
-        MinerActuator(
-            hass,
-            plan_entry,
-            miner_id,
-            applied=memory.applied.get(miner_id, unknown),
-            restore_limit_w=memory.restore_limits.get(miner_id),
-            on_change=lambda: None,
-        )
-        for miner_id in {*memory.applied, *memory.restore_limits, *miners}
-    ]
-    await asyncio.gather(*(actuator.async_hand_back() for actuator in actuators))
