@@ -15,7 +15,8 @@ from ..const import CONF_ENTRY_TYPE, DOMAIN, ENTRY_TYPE_PLAN
 from ..coordinator import MinerCoordinator
 from ..curtailment import CurtailmentError
 from . import const
-from .coordinator import PlanConfigEntry, PlanCoordinator, async_hand_back_stored
+from .coordinator import PlanConfigEntry, PlanCoordinator
+from .handback import async_hand_back_stored
 
 PLAN_PLATFORMS: list[Platform] = [
     Platform.BINARY_SENSOR,
