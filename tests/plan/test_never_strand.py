@@ -48,6 +48,8 @@ async def test_a_price_that_is_not_a_number_is_a_missing_price(
     await settle(hass, plan)
     assert miner.paused, "a missing price follows the plan's setting (curtail)"
     assert hass.states.get("sensor.test_plan_current_price").state == "unknown"
+    # Found: reported as price_above_threshold.
+    assert hass.states.get("sensor.test_plan_curtailment_reason").state == "price_unavailable"
 
 
 async def test_an_infinite_price_neither_poisons_the_store_nor_strands_the_miner(

@@ -17,6 +17,7 @@ class Reason(StrEnum):
     CAPACITY_LIMIT = "capacity_limit"
     TOU_PEAK = "tou_peak"
     PRICE_ABOVE_THRESHOLD = "price_above_threshold"
+    PRICE_UNAVAILABLE = "price_unavailable"
     NONE = "none"
 
 
@@ -27,6 +28,7 @@ REASON_PRECEDENCE: tuple[Reason, ...] = (
     Reason.CAPACITY_LIMIT,
     Reason.TOU_PEAK,
     Reason.PRICE_ABOVE_THRESHOLD,
+    Reason.PRICE_UNAVAILABLE,
 )
 
 

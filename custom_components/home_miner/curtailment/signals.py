@@ -116,7 +116,8 @@ def wish_reasons(signals: Signals, *, latched: bool) -> set[Reason]:
     if signals.tou_peak:
         reasons.add(Reason.TOU_PEAK)
     if latched:
-        reasons.add(Reason.PRICE_ABOVE_THRESHOLD)
+        unavailable = signals.price is None and signals.price_missing_curtails
+        reasons.add(Reason.PRICE_UNAVAILABLE if unavailable else Reason.PRICE_ABOVE_THRESHOLD)
     return reasons
 
 
