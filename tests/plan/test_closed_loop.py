@@ -129,3 +129,32 @@ async def test_energy_avoided_is_booked_from_what_the_miners_confirm(
     full = plan.data.decision.state.miner(miner_id(obeys)).full_power_w
     assert full is not None
     assert plan.data.energy_kwh == pytest.approx((full - obeys.power_w) / 1000, rel=0.05)
+
+
+async def test_a_retry_waiting_out_its_delay_goes_when_the_miner_is_back(
+    hass: HomeAssistant, fleet: Fleet, add_plan: AddPlan, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found: a command in back-off was not woken when its miner came back (a resume could
+    wait out up to 300 s)."""
+    monkeypatch.setattr("custom_components.home_miner.plan.const.RETRY_DELAYS", (300.0,))
+    (miner,) = await fleet("Gamma 601")
+    hass.states.async_set(ALERT, "off")
+    plan = plan_of(await add_plan([{"miner": miner_id(miner), "action": "stop"}], dr=DR))
+    await settle(hass, plan)
+    await miner.power_off()
+    await _polls(hass, miner_id(miner), 1)  # seen unavailable
+    hass.states.async_set(ALERT, "on")
+    await hass.async_block_till_done()
+    actuator = plan.actuators[miner_id(miner)]
+    for _ in range(100):
+        await asyncio.sleep(0.05)
+        if actuator.failures:
+            break
+    assert actuator.failures, "the stop failed once and waits out its retry delay"
+    await miner.power_on()
+    await _polls(hass, miner_id(miner), 1)  # seen back
+    for _ in range(60):
+        await asyncio.sleep(0.05)
+        if miner.paused:
+            break
+    assert miner.paused, "stopped as soon as the miner answered again"

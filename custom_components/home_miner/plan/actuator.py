@@ -133,6 +133,10 @@ class MinerActuator:
                 self.hass, self._run(), f"{DOMAIN} curtail {self.miner_id}"
             )
 
+    def wake(self) -> None:
+        """The miner is back: a command waiting out its retry delay goes now."""
+        self._wake.set()
+
     def release(self) -> None:
         """Stop acting on this miner (the user took it over); what is running is cancelled."""
         self.desired = None

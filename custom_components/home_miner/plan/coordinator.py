@@ -395,7 +395,7 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
     def async_curtail(self, duration: timedelta, target_w: float | None) -> None:
         """Curtail for `duration`: each miner's own action, or, with `target_w`, down to that
         fleet power (the engine's budget: least efficient miners first, stopped where needed)."""
-        now = dt_util.utcnow()
+        now = self.now()
         until = now + duration
         if target_w is None:
             self._clear_budget()
@@ -430,7 +430,7 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
     @callback
     def async_resume(self, duration: timedelta | None) -> None:
         """Run every miner for `duration`, else until the current window would end."""
-        now = dt_util.utcnow()
+        now = self.now()
         self.memory.override = None
         self._clear_budget()
         until = now + duration if duration is not None else None

@@ -115,6 +115,8 @@ class PlanTriggers:
             available = bool(coordinator and coordinator.last_update_success)
             if available != self._available.get(miner_id):
                 self._available[miner_id] = available
+                if available and (actuator := self.plan.actuators.get(miner_id)) is not None:
+                    actuator.wake()
                 self.plan.async_decide()
             self.plan.async_miner_polled(miner_id)
 
