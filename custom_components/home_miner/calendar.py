@@ -25,6 +25,7 @@ SUMMARIES = {
     Reason.CAPACITY_LIMIT: "Capacity limit",
     Reason.TOU_PEAK: "Time-of-use peak",
     Reason.PRICE_ABOVE_THRESHOLD: "Price above threshold",
+    Reason.PRICE_UNAVAILABLE: "Price unavailable",
     Reason.NONE: "Curtailment",
 }
 
