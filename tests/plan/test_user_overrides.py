@@ -16,11 +16,22 @@ from homeassistant.helpers import (
 from homeassistant.setup import async_setup_component
 import pytest
 
+from custom_components.home_miner.const import DOMAIN
+from custom_components.home_miner.plan.actuator import miner_coordinator
+from tests.simulator.esp_miner import BitaxeMiner
+
 from .conftest import AddPlan, Fleet, miner_id, plan_of, settle
 
 ALERT = "input_boolean.grid_alert"
 DR = {"dr_entities": [ALERT]}
 SWITCH = "switch.axe2_mining"
+
+
+async def _polls(hass: HomeAssistant, miner: BitaxeMiner) -> None:
+    coordinator = miner_coordinator(hass, miner_id(miner))
+    assert coordinator is not None
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
 
 
 def _device_id(hass: HomeAssistant) -> str:
@@ -141,3 +152,41 @@ async def test_the_plans_own_commands_are_not_overrides(
     assert not miner.paused
     assert plan.data.overridden == set()
     assert plan.memory.user_stopped == set()
+
+
+async def test_a_miner_the_person_runs_counts_in_the_fleet_budget(
+    hass: HomeAssistant, fleet: Fleet, add_plan: AddPlan
+) -> None:
+    """Found: a miner the person turned on during a window counted as 0 W in the fleet
+    budget, so the budget was exceeded."""
+    first, second = await fleet("Gamma 601", "Gamma 601")
+    entry = await add_plan([{"miner": miner_id(m), "action": "stop"} for m in (first, second)])
+    plan = plan_of(entry)
+    full = first.power_w + second.power_w
+    target = full * 0.65  # a paused Bitaxe still draws about 3 W
+    await hass.services.async_call(
+        DOMAIN,
+        "curtail",
+        {"config_entry_id": entry.entry_id, "duration": {"minutes": 30}, "target_power": target},
+        blocking=True,
+    )
+    await settle(hass, plan)
+    assert first.power_w + second.power_w <= target
+    turned_down = first if first.power_w < second.power_w else second
+    other = second if turned_down is first else first
+    switch = f"switch.{turned_down.hostname}_mining"
+    if turned_down.paused:
+        await hass.services.async_call("switch", "turn_on", {"entity_id": switch}, blocking=True)
+    else:  # limited: the person sets its power limit back to the top
+        number = f"number.{turned_down.hostname}_power_limit"
+        top = hass.states.get(number).attributes["max"]
+        await hass.services.async_call(
+            "number", "set_value", {"entity_id": number, "value": top}, blocking=True
+        )
+    await settle(hass, plan)
+    await _polls(hass, turned_down)
+    plan.async_decide()
+    await settle(hass, plan)
+    assert plan.data.overridden == {miner_id(turned_down)}
+    assert other.paused or other.power_w < turned_down.power_w, "the other gives way"
+    assert first.power_w + second.power_w <= target * 1.1

@@ -255,7 +255,10 @@ def decide(
         if budget < fleet_full_w:
             requested.add(budget_reason)
         if frame.rest_until is None:
-            meet_budget(miners, budget, budget_reason, gate)
+            held = [m for m in miners if m.status.held_by_person]
+            held_w = sum(m.status.power_w for m in held)
+            driven = [m for m in miners if not m.status.held_by_person]
+            meet_budget(driven, budget - held_w, budget_reason, gate)
     hard = frame.deadline is not None and now >= frame.deadline
     last_restart = stagger_restarts(miners, now, state, settings, hard)
 

@@ -283,15 +283,22 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
             can_stop=True if caps is None else caps.can_stop,
             power_limit_min_w=None if caps is None else caps.limit_min_w,
             power_limit_max_w=None if caps is None else caps.limit_max_w,
+            held_by_person=self.overrides.left_to_user(miner_id),
         )
         if coordinator is None or not coordinator.last_update_success or coordinator.data is None:
             return status
         snapshot = coordinator.data
         if snapshot.is_mining and snapshot.efficiency_j_th:
             remembered = self.memory.efficiency[miner_id] = snapshot.efficiency_j_th
+        power = snapshot.power_w or 0.0
+        memory = self.memory
+        if miner_id in memory.miner_overrides and miner_id not in memory.user_stopped:
+            # Taken over during a window (run or turned up): counted at its full power before
+            # a poll shows it there, so a budget is met by the others at once.
+            power = max(power, memory.state.miner(miner_id).full_power_w or 0.0)
         return replace(
             status,
-            power_w=snapshot.power_w or 0.0,
+            power_w=power,
             hashrate_ths=snapshot.hashrate_ths or 0.0,
             efficiency_jth=remembered,
         )
