@@ -222,3 +222,50 @@ def test_event_list_skips_bad_events(caplog: pytest.LogCaptureFixture) -> None:
     assert caplog.text.count("Skipping OpenADR event") == 2
     with pytest.raises(OpenAdrFormatError, match="must be a list"):
         parse_events({"events": []}, now=NOW)
+
+
+def test_a_price_without_units_anywhere_is_not_read_as_a_price(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    data = event(
+        "evt-6",
+        "prog-1",
+        [
+            {
+                "id": 0,
+                "payloads": [
+                    {"type": "PRICE", "values": [900.0]},
+                    {"type": "SIMPLE", "values": [1]},
+                ],
+            }
+        ],
+        intervalPeriod={"start": "2025-06-02T16:00:00Z", "duration": "PT1H"},
+    )
+    capacity_only = OadrProgram(
+        program_id="prog-1",
+        name="Wholesale",
+        descriptors=(PayloadDescriptor(payload_type="IMPORT_CAPACITY_LIMIT", units="KW"),),
+    )
+    with caplog.at_level(logging.WARNING):
+        parsed = parse_event(data, now=NOW, program=capacity_only)
+    assert [(e.signal, e.value) for e in parsed] == [(DrSignal.POWER_FRACTION, 0.75)]
+    assert caplog.text.count("PRICE without units") == 1
+    assert "evt-6" in caplog.text
+    per_mwh = OadrProgram(
+        program_id="prog-1",
+        name="Wholesale",
+        descriptors=(PayloadDescriptor(payload_type="PRICE", units="MWH", currency="EUR"),),
+    )
+    prices = [e.value for e in parse_event(data, now=NOW, program=per_mwh)]
+    assert prices == [pytest.approx(0.9), 0.75]
+    unitless_descriptor = data | {
+        "payloadDescriptors": [
+            {"objectType": "EVENT_PAYLOAD_DESCRIPTOR", "payloadType": "PRICE", "currency": "EUR"}
+        ]
+    }
+    prices = [e.value for e in parse_event(unitless_descriptor, now=NOW, program=per_mwh)]
+    assert prices == [pytest.approx(0.9), 0.75]
+    notes: list[str] = []
+    assert len(parse_event(data, now=NOW, report=notes.append)) == 1
+    assert len(notes) == 1
+    assert "PRICE without units" in notes[0]

@@ -51,7 +51,10 @@ class Vtn:
     """Serves `programs` and `events`; with `credentials` it wants OAuth2 client credentials.
 
     `fail_status` makes resource calls fail, `garbage` answers them with broken JSON, and
-    `hang` makes them wait for the event (set at shutdown).
+    `hang` makes them wait for the event (set at shutdown). `ignore_program_filter` answers
+    `/events` with every program's events, as the OpenADR 3.1 reference VTN does;
+    `token_url` is what `/auth/server` names (default: its own `/auth/token`), and
+    `POST /auth/moved` redirects (307, body kept) to `redirect_to`.
     """
 
     validator: Validator
@@ -63,6 +66,10 @@ class Vtn:
     fail_status: int | None = None
     garbage: str | None = None
     hang: bool = False
+    ignore_program_filter: bool = False
+    token_url: str | None = None
+    redirect_to: str | None = None
+    host: str = "127.0.0.1"
     revoked: set[str] = field(default_factory=set)
     token_requests: int = 0
     requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
@@ -77,12 +84,14 @@ class Vtn:
         app.router.add_get("/events", self._events)
         app.router.add_post("/auth/token", self._token)
         app.router.add_get("/auth/server", self._server)
+        app.router.add_post("/auth/moved", self._moved)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, self.host, 0)
         await site.start()
         port = self._runner.addresses[0][1]
-        self.base_url = f"http://127.0.0.1:{port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        self.base_url = f"http://{host}:{port}"
 
     async def stop(self) -> None:
         self._release.set()
@@ -140,7 +149,7 @@ class Vtn:
     async def _events(self, request: web.Request) -> web.Response:
         if (refusal := await self._guard(request)) is not None:
             return refusal
-        program_id = request.query.get("programID")
+        program_id = None if self.ignore_program_filter else request.query.get("programID")
         matching = [e for e in self.events if program_id is None or e["programID"] == program_id]
         return web.json_response(self._page(matching, request.query))
 
@@ -164,4 +173,40 @@ class Vtn:
     async def _server(self, request: web.Request) -> web.Response:
         if not self.advertise_token_url:
             return self._problem(500, "no auth server")
-        return web.json_response({"tokenURL": f"{self.base_url}/auth/token"})
+        return web.json_response({"tokenURL": self.token_url or f"{self.base_url}/auth/token"})
+
+    async def _moved(self, request: web.Request) -> web.Response:
+        if self.redirect_to is None:
+            return self._problem(404, "Not Found")
+        return web.Response(status=307, headers={"Location": self.redirect_to})
+
+
+@dataclass
+class Recorder:
+    """A server the client must never talk to: it keeps every request it gets (method, path
+    and body) and answers each like a willing token endpoint, so a leak does not show up
+    as an error."""
+
+    host: str = "127.0.0.1"
+    requests: list[tuple[str, str, str]] = field(default_factory=list)
+    url: str = ""
+    _runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._record)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, self.host, 0).start()
+        self.url = f"http://{self.host}:{self._runner.addresses[0][1]}"
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def _record(self, request: web.Request) -> web.Response:
+        self.requests.append((request.method, request.path, await request.text()))
+        return web.json_response(
+            {"access_token": "token-stolen", "token_type": "Bearer", "expires_in": 3600}
+        )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 
 class CurtailmentError(Exception):
     """Base of every error the engine raises on bad input."""
@@ -13,6 +15,27 @@ class TariffError(CurtailmentError):
 
 class UrdbError(TariffError):
     """A Utility Rate Database rate that cannot be used."""
+
+
+class UrdbExpiredError(UrdbError):
+    """A URDB rate whose end date has passed: it has no periods any more."""
+
+    def __init__(self, message: str, *, start: datetime | None, end: datetime) -> None:
+        super().__init__(message)
+        self.start = start
+        self.end = end
+
+
+class UrdbPriceError(UrdbError):
+    """A URDB energy price (`rate + adj`) that is not a finite number."""
+
+
+class UrdbTooLargeError(UrdbError):
+    """URDB JSON text longer than any one rate can be."""
+
+
+class UrdbTooDeepError(UrdbError):
+    """URDB JSON nested deeper than any rate is."""
 
 
 class PriceFormatError(CurtailmentError):
@@ -37,6 +60,24 @@ class OpenAdrAuthError(OpenAdrError):
 
 class OpenAdrFormatError(OpenAdrError):
     """The VTN answered, but not with valid OpenADR 3 JSON."""
+
+
+class OpenAdrUnsafeError(OpenAdrError):
+    """The client refused to send the credentials where others could read or keep them.
+
+    Raised before any request to `url` is made."""
+
+    def __init__(self, message: str, *, url: str) -> None:
+        super().__init__(message)
+        self.url = url
+
+
+class OpenAdrInsecureUrlError(OpenAdrUnsafeError):
+    """Credentials would travel unencrypted: not https, and not http to this machine."""
+
+
+class OpenAdrForeignTokenUrlError(OpenAdrUnsafeError):
+    """The VTN named a token endpoint outside its own origin that the user did not enter."""
 
 
 class StateFormatError(CurtailmentError):

@@ -8,11 +8,16 @@ VEN first saw this version of the event, so polling does not push it forward), a
 pseudo-random fraction derived from the VEN's seed and the event, so a replay gives the same
 answer. Payloads: `SIMPLE` levels become a power fraction (configurable map), `PRICE` a price,
 `IMPORT_CAPACITY_LIMIT` a kW cap and any `ALERT_*` a stop.
+
+Units come from the event's payload descriptor, else the program's. A `PRICE` with units in
+neither is not used at all: the spec leaves its meaning to the descriptor, and reading a
+per-MWh price as per kWh would curtail for a price a thousand times too high. An
+`IMPORT_CAPACITY_LIMIT` without units is read in kW, the scale of a home.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 import hashlib
@@ -100,6 +105,26 @@ def _descriptors(value: object) -> tuple[PayloadDescriptor, ...]:
     return tuple(found)
 
 
+def _merge(
+    program: Sequence[PayloadDescriptor], event: Sequence[PayloadDescriptor]
+) -> dict[str, PayloadDescriptor]:
+    """The event's descriptors over the program's, field by field: an event descriptor that
+    leaves out the units does not hide the program's."""
+    found = {d.payload_type: d for d in program}
+    for own in event:
+        base = found.get(own.payload_type)
+        found[own.payload_type] = (
+            own
+            if base is None
+            else PayloadDescriptor(
+                payload_type=own.payload_type,
+                units=own.units or base.units,
+                currency=own.currency or base.currency,
+            )
+        )
+    return found
+
+
 def parse_program(data: object) -> OadrProgram:
     """Read one program object. Raises `OpenAdrFormatError`."""
     try:
@@ -150,6 +175,14 @@ def _offset(randomize: timedelta | None, seed: str, key: str) -> timedelta:
     return randomize * (int.from_bytes(digest[:4], "big") / 2**32)
 
 
+class _NoUnits(ValueError):
+    """A payload whose meaning depends on units nobody gave."""
+
+
+def _warn(message: str) -> None:
+    _LOGGER.warning("%s", message)
+
+
 def _unit_scale(units: str | None, table: Mapping[str, float], what: str) -> float:
     if units is None:
         return 1.0
@@ -178,6 +211,8 @@ def _signal(
             raise ValueError(f"SIMPLE level {level} is not in the level map")
         return DrSignal.POWER_FRACTION, options.simple_levels[level]
     if kind == "PRICE":
+        if units is None:
+            raise _NoUnits(kind)
         scale = _unit_scale(units, _PRICE_UNITS, "PRICE")
         return DrSignal.PRICE, as_float(values[0], "PRICE") * scale
     if kind == "IMPORT_CAPACITY_LIMIT":
@@ -189,21 +224,40 @@ def _signal(
     return None
 
 
+def _signals(
+    payloads: object, descriptors: Mapping[str, PayloadDescriptor], options: OadrOptions
+) -> tuple[list[tuple[DrSignal, float | None]], bool]:
+    """The understood payloads of an interval, and whether a PRICE among them had no units."""
+    found: list[tuple[DrSignal, float | None]] = []
+    unitless = False
+    for payload in as_list(payloads, "payloads"):
+        try:
+            signal = _signal(as_mapping(payload, "payload"), descriptors, options)
+        except _NoUnits:
+            unitless = True
+            continue
+        if signal is not None:
+            found.append(signal)
+    return found, unitless
+
+
 def parse_event(
     data: object,
     *,
     now: datetime,
     options: OadrOptions | None = None,
     program: OadrProgram | None = None,
+    report: Callable[[str], None] | None = None,
 ) -> tuple[DrEvent, ...]:
     """One OpenADR event as `DrEvent`s, one per interval and understood payload.
 
     `now` anchors starts of `0001-01-01`. Events targeted elsewhere give `()`. An event that
-    is not an event raises `OpenAdrFormatError`; a bad interval or payload is skipped with a
-    warning.
+    is not an event raises `OpenAdrFormatError`; a bad interval is skipped and a PRICE
+    without units left out, each told to `report` (default: a warning in the log).
     """
     require_aware(now)
     options = options or OadrOptions()
+    report = report or _warn
     try:
         event = as_mapping(data, "event")
         event_id = as_str(event.get("id"), "event id")
@@ -214,13 +268,9 @@ def parse_event(
         priority = event.get("priority")
         priority = None if priority is None else as_int(priority, "priority")
         name = event.get("eventName")
-        descriptors = {
-            d.payload_type: d
-            for d in (
-                *(program.descriptors if program else ()),
-                *_descriptors(event.get("payloadDescriptors")),
-            )
-        }
+        descriptors = _merge(
+            program.descriptors if program else (), _descriptors(event.get("payloadDescriptors"))
+        )
     except ValueError as err:
         raise OpenAdrFormatError(f"Invalid OpenADR event: {err}") from err
     if options.targets and targets and not targets & options.targets:
@@ -229,6 +279,7 @@ def parse_event(
     shift = _offset(default.randomize, options.seed, event_id)
     found: list[DrEvent] = []
     cursor: datetime | None = None
+    unitless = False
     for position, item in enumerate(intervals):
         try:
             interval = as_mapping(item, "interval")
@@ -244,11 +295,9 @@ def parse_event(
             duration = own.duration if has_own else default.duration
             end = None if duration is None else start + duration
             cursor = end
-            for payload in as_list(interval.get("payloads"), "payloads"):
-                signal = _signal(as_mapping(payload, "payload"), descriptors, options)
-                if signal is None:
-                    continue
-                kind, value = signal
+            signals, no_units = _signals(interval.get("payloads"), descriptors, options)
+            unitless |= no_units
+            for kind, value in signals:
                 found.append(
                     DrEvent(
                         event_id=f"{event_id}/{interval_id}/{kind.value}",
@@ -262,8 +311,13 @@ def parse_event(
                     )
                 )
         except (ValueError, OverflowError) as err:
-            _LOGGER.warning("Skipping interval %d of OpenADR event %s: %s", position, event_id, err)
+            report(f"Skipping interval {position} of OpenADR event {event_id}: {err}")
             cursor = None
+    if unitless:
+        report(
+            f"OpenADR event {event_id} gives a PRICE without units (no payloadDescriptor of"
+            " the event or its program names them), so it is not used as a price"
+        )
     return tuple(found)
 
 

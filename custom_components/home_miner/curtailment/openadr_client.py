@@ -4,6 +4,11 @@ The only module of the engine that does I/O. Authentication is anonymous, or OAu
 credentials: the token endpoint comes from the configuration, else from `GET /auth/server`,
 else `/auth/token`; the token is cached until shortly before it expires, and fetched again
 once if the VTN answers 401. Every failure surfaces as an `OpenAdrError` subclass.
+
+The VTN is trusted as little as possible. Credentials travel only over https (plain http
+only to this machine) and only to the VTN's own origin or to the token URL configured; the
+token request follows no redirect. Events are kept only if they belong to the program they
+were asked for, since some VTNs (the 3.1 reference implementation) ignore `?programID=`.
 """
 
 from __future__ import annotations
@@ -11,11 +16,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+import ipaddress
 import json
 import logging
 import time
 from typing import Final
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 
@@ -24,7 +30,9 @@ from .errors import (
     OpenAdrAuthError,
     OpenAdrConnectionError,
     OpenAdrError,
+    OpenAdrForeignTokenUrlError,
     OpenAdrFormatError,
+    OpenAdrInsecureUrlError,
 )
 from .events import DrEvent
 from .openadr import DEFAULT_SIMPLE_LEVELS, OadrOptions, OadrProgram, parse_event, parse_program
@@ -39,6 +47,39 @@ _HTTP_UNAUTHORIZED: Final = 401
 _HTTP_FORBIDDEN: Final = 403
 _HTTP_SERVER_ERROR: Final = 500
 _HTTP_CLIENT_ERROR: Final = 400
+_HTTP_REDIRECT: Final = range(300, 400)
+_DEFAULT_PORTS: Final = {"http": 80, "https": 443}
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return scheme, parts.hostname or "", port or _DEFAULT_PORTS.get(scheme)
+
+
+def _on_this_machine(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _require_encrypted(url: str) -> None:
+    """Raise before a secret would travel where others on the way can read it."""
+    scheme, host, _ = _origin(url)
+    if (scheme == "https" and host) or (scheme == "http" and _on_this_machine(host)):
+        return
+    raise OpenAdrInsecureUrlError(
+        f"Not sending OpenADR credentials to {url}: they go only over https "
+        "(plain http only to this machine)",
+        url=url,
+    )
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -84,6 +125,7 @@ class VenClient:
         self._token_expires = 0.0
         self._token_url = config.token_url
         self._first_seen: dict[tuple[str, str], datetime] = {}
+        self._told_filter_ignored = False
         self._options = OadrOptions(
             targets=config.targets, simple_levels=config.simple_levels, seed=config.seed
         )
@@ -107,24 +149,52 @@ class VenClient:
         return tuple(found)
 
     async def events(self, *, now: datetime) -> tuple[DrEvent, ...]:
-        """Every event of the followed programs, as `DrEvent`s."""
+        """Every event of the followed programs, as `DrEvent`s (targeted elsewhere: none).
+
+        What is wrong with an event is logged as a warning once per version of it, then at
+        debug level on every later poll."""
         require_aware(now)
         seen: dict[tuple[str, str], datetime] = {}
         found: dict[str, DrEvent] = {}
         for program in await self.programs():
             for item in await self._paged("events", {"programID": program.program_id}):
+                if self._of_another_program(item, program):
+                    continue
                 key = self._version(item)
                 anchor = self._first_seen.get(key, now) if key else now
+                notes: list[str] = []
                 if key:
                     seen[key] = anchor
                 try:
-                    parsed = parse_event(item, now=anchor, options=self._options, program=program)
+                    parsed = parse_event(
+                        item,
+                        now=anchor,
+                        options=self._options,
+                        program=program,
+                        report=notes.append,
+                    )
                 except OpenAdrFormatError as err:
-                    _LOGGER.warning("Skipping OpenADR event %s: %s", short(item), err)
-                    continue
+                    notes.append(f"Skipping OpenADR event {short(item)}: {err}")
+                    parsed = ()
+                level = logging.DEBUG if key in self._first_seen else logging.WARNING
+                for note in notes:
+                    _LOGGER.log(level, "%s", note)
                 found.update((event.event_id, event) for event in parsed)
         self._first_seen = seen
         return tuple(sorted(found.values(), key=lambda e: (e.start, e.event_id)))
+
+    def _of_another_program(self, item: object, program: OadrProgram) -> bool:
+        program_id = item.get("programID") if isinstance(item, Mapping) else None
+        if not isinstance(program_id, str) or program_id == program.program_id:
+            return False
+        if not self._told_filter_ignored:
+            self._told_filter_ignored = True
+            _LOGGER.debug(
+                "VTN %s ignores the programID filter of /events; reading only the events of"
+                " the program asked for",
+                self._base,
+            )
+        return True
 
     @staticmethod
     def _version(item: object) -> tuple[str, str] | None:
@@ -152,11 +222,13 @@ class VenClient:
         return items
 
     async def _get(self, path: str, params: Mapping[str, str]) -> object:
+        if self.authenticated:
+            _require_encrypted(self._config.base_url)
         for attempt in range(2):
             headers = {"Accept": "application/json"}
             if self.authenticated:
                 headers["Authorization"] = f"Bearer {await self._access_token()}"
-            status, body = await self._request(
+            status, body, _ = await self._request(
                 "GET", self._base + path, params=params, headers=headers
             )
             if status in (_HTTP_UNAUTHORIZED, _HTTP_FORBIDDEN) and self.authenticated:
@@ -178,7 +250,8 @@ class VenClient:
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
         data: Mapping[str, str] | None = None,
-    ) -> tuple[int, str]:
+        allow_redirects: bool = True,
+    ) -> tuple[int, str, str | None]:
         try:
             async with self._session.request(
                 method,
@@ -186,9 +259,11 @@ class VenClient:
                 params=params,
                 headers=headers,
                 data=data,
+                allow_redirects=allow_redirects,
                 timeout=aiohttp.ClientTimeout(total=self._config.timeout),
             ) as response:
-                return response.status, await response.text()
+                location = response.headers.get("Location")
+                return response.status, await response.text(), location
         except TimeoutError as err:
             raise OpenAdrConnectionError(f"VTN did not answer {url} in time") from err
         except (aiohttp.ClientError, UnicodeDecodeError, ValueError) as err:
@@ -213,6 +288,7 @@ class VenClient:
         if self._token is not None and self._clock() < self._token_expires:
             return self._token
         token_url = self._token_url or await self._discover_token_url()
+        _require_encrypted(token_url)
         self._token_url = token_url
         form = {
             "grant_type": "client_credentials",
@@ -221,7 +297,18 @@ class VenClient:
         }
         if self._config.scope:
             form["scope"] = self._config.scope
-        status, body = await self._request("POST", token_url, data=form)
+        # aiohttp resends the body on a 307/308: following one would hand the secret to
+        # whatever address the answer names.
+        status, body, location = await self._request(
+            "POST", token_url, data=form, allow_redirects=False
+        )
+        if status in _HTTP_REDIRECT:
+            target = urljoin(token_url, location or "")
+            raise OpenAdrForeignTokenUrlError(
+                f"The token endpoint {token_url} redirects ({status}) to {target}; the"
+                " credentials are not sent on. Configure the token URL that answers itself",
+                url=target,
+            )
         if status in (_HTTP_CLIENT_ERROR, _HTTP_UNAUTHORIZED, _HTTP_FORBIDDEN):
             raise OpenAdrAuthError(f"token endpoint refused our credentials ({status})")
         self._raise_for_status(status, "auth/token", body)
@@ -241,9 +328,10 @@ class VenClient:
         return token
 
     async def _discover_token_url(self) -> str:
+        """The VTN's advice, taken only when it stays on the VTN's own origin."""
         fallback = self._base + "auth/token"
         try:
-            status, body = await self._request(
+            status, body, _ = await self._request(
                 "GET", self._base + "auth/server", headers={"Accept": "application/json"}
             )
         except OpenAdrConnectionError:
@@ -252,6 +340,14 @@ class VenClient:
             return fallback
         try:
             info = as_mapping(json.loads(body), "auth server info")
-            return urljoin(self._base, as_str(info.get("tokenURL"), "tokenURL"))
+            token_url = urljoin(self._base, as_str(info.get("tokenURL"), "tokenURL"))
         except ValueError:
             return fallback
+        if _origin(token_url) != _origin(self._base):
+            raise OpenAdrForeignTokenUrlError(
+                f"The VTN names the token endpoint {token_url}, outside its own origin"
+                f" {self._base}; credentials go only to the VTN's origin or to a token URL"
+                " that is configured",
+                url=token_url,
+            )
+        return token_url

@@ -4,7 +4,12 @@ A URDB rate maps every hour of a weekday or weekend day in each month to an ener
 (`energyweekdayschedule`/`energyweekendschedule`, 12 x 24 indexes into `energyratestructure`).
 Each period has tiers of `rate` + `adj` per `unit`; the price of a period is its first tier,
 the marginal price of a household's first kWh, since a miner's consumption cannot know where
-the month's tier counter stands. Demand charges are read and reported, not yet used.
+the month's tier counter stands.
+
+What the engine uses (energy prices, schedules, labels, effective dates) must be sound or the
+rate is refused; what it does not use (demand and fixed charges, reported only) is read when it
+can be and ignored when it cannot. Real rates have inconsistent dates (an end before the start):
+their schedule is used on every date. `UrdbTariff.as_urdb` is the part a plan stores.
 """
 
 from __future__ import annotations
@@ -12,13 +17,34 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
+from itertools import accumulate
+import json
+import logging
+import math
+import re
+from typing import Any
 
 from ._convert import as_float, as_int, as_list, as_mapping, as_str, short
-from .errors import UrdbError
+from .errors import (
+    UrdbError,
+    UrdbExpiredError,
+    UrdbPriceError,
+    UrdbTooDeepError,
+    UrdbTooLargeError,
+)
 from .tariff import WallClockTariff, WallSegment
+
+_LOGGER = logging.getLogger(__name__)
 
 _MONTHS = 12
 _HOURS = 24
+# One rate with detail=full is tens of kB and nests six levels (items, rate, structure,
+# period, tier); anything far beyond is not a rate, and deep nesting would exhaust json's stack.
+MAX_JSON_CHARS = 1_000_000
+MAX_JSON_DEPTH = 16
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_NESTING = {"[": 1, "{": 1, "]": -1, "}": -1}
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -33,6 +59,16 @@ class UrdbTier:
     @property
     def price(self) -> float:
         return self.rate + self.adj
+
+    def as_urdb(self) -> dict[str, Any]:
+        tier: dict[str, Any] = {"rate": self.rate}
+        if self.adj:
+            tier["adj"] = self.adj
+        if self.unit is not None:
+            tier["unit"] = self.unit
+        if self.maximum is not None:
+            tier["max"] = self.maximum
+        return tier
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -59,7 +95,10 @@ class UrdbDemandCharges:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class UrdbTariff(WallClockTariff):
-    """A URDB rate read in the plan's timezone; holidays, when given, use the weekend schedule."""
+    """A URDB rate read in the plan's timezone; holidays, when given, use the weekend schedule.
+
+    `dates_ignored`: the rate's end was not after its start, so it applies on every date.
+    """
 
     label: str | None
     name: str | None
@@ -74,6 +113,7 @@ class UrdbTariff(WallClockTariff):
     fixed_charge_units: str | None = None
     demand: UrdbDemandCharges | None = None
     holidays: frozenset[date] = field(default_factory=frozenset)
+    dates_ignored: bool = False
 
     @property
     def tz(self) -> tzinfo:
@@ -81,6 +121,23 @@ class UrdbTariff(WallClockTariff):
 
     def valid_between(self) -> tuple[datetime | None, datetime | None]:
         return self.start, self.end
+
+    def as_urdb(self) -> dict[str, Any]:
+        """The rate as the engine uses it, in URDB's own fields (JSON-ready): what `parse_urdb`
+        reads back to the same names, dates, energy periods and schedules."""
+        names = {"label": self.label, "name": self.name, "utility": self.utility}
+        rate: dict[str, Any] = {key: value for key, value in names.items() if value is not None}
+        for key, when in (("startdate", self.start), ("enddate", self.end)):
+            if when is not None:
+                seconds = when.timestamp()
+                rate[key] = int(seconds) if seconds.is_integer() else seconds
+        rate["energyratestructure"] = [
+            [tier.as_urdb() for tier in period.tiers] for period in self.energy_periods
+        ]
+        rate["energytoulabels"] = [period.label for period in self.energy_periods]
+        rate["energyweekdayschedule"] = [list(row) for row in self.weekday_schedule]
+        rate["energyweekendschedule"] = [list(row) for row in self.weekend_schedule]
+        return rate
 
     def day_plan(self, day: date) -> Sequence[WallSegment]:
         weekend = day.weekday() >= 5 or day in self.holidays
@@ -108,6 +165,14 @@ class UrdbTariff(WallClockTariff):
         return segments
 
 
+def _optional_float(value: object) -> float | None:
+    """A number the engine only reports: `None` when it is not one."""
+    try:
+        return as_float(value, "value")
+    except ValueError:
+        return None
+
+
 def _tiers(value: object, what: str) -> tuple[UrdbTier, ...]:
     tiers: list[UrdbTier] = []
     for number, item in enumerate(as_list(value, what)):
@@ -115,13 +180,12 @@ def _tiers(value: object, what: str) -> tuple[UrdbTier, ...]:
         if "rate" not in tier and "adj" not in tier:
             raise ValueError(f"{what} tier {number + 1} has neither rate nor adj")
         unit = tier.get("unit")
-        maximum = tier.get("max")
         tiers.append(
             UrdbTier(
                 rate=as_float(tier.get("rate", 0), f"{what} rate"),
                 adj=as_float(tier.get("adj", 0), f"{what} adj"),
-                unit=None if unit is None else as_str(unit, f"{what} unit"),
-                maximum=None if maximum is None else as_float(maximum, f"{what} max"),
+                unit=unit if isinstance(unit, str) else None,
+                maximum=_optional_float(tier.get("max")),
             )
         )
     if not tiers:
@@ -134,6 +198,17 @@ def _structure(value: object, what: str) -> tuple[tuple[UrdbTier, ...], ...]:
         _tiers(item, f"{what} period {index + 1}")
         for index, item in enumerate(as_list(value, what))
     )
+
+
+def _check_prices(structure: tuple[tuple[UrdbTier, ...], ...]) -> None:
+    """Each energy price is finite: two finite parts can still add up to infinity."""
+    for period, tiers in enumerate(structure):
+        for number, tier in enumerate(tiers):
+            if not math.isfinite(tier.price):
+                raise UrdbPriceError(
+                    f"Invalid URDB rate: energyratestructure period {period + 1} tier "
+                    f"{number + 1}: rate + adj is not a finite number ({tier.rate} + {tier.adj})"
+                )
 
 
 def _schedule(value: object, what: str, periods: int) -> tuple[tuple[int, ...], ...]:
@@ -151,9 +226,10 @@ def _schedule(value: object, what: str, periods: int) -> tuple[tuple[int, ...], 
     return tuple(schedule)
 
 
-def _optional_str(rate: Mapping[str, object], key: str) -> str | None:
+def _text(rate: Mapping[str, object], key: str) -> str | None:
+    """A name or unit, reported only: `None` unless it is text."""
     value = rate.get(key)
-    return None if value is None else as_str(value, key)
+    return value if isinstance(value, str) else None
 
 
 def _timestamp(rate: Mapping[str, object], key: str) -> datetime | None:
@@ -168,8 +244,17 @@ def _timestamp(rate: Mapping[str, object], key: str) -> datetime | None:
 
 
 def _demand(rate: Mapping[str, object]) -> UrdbDemandCharges | None:
+    """Demand charges, or `None` when the rate has none or they cannot be read."""
     if not any(key.startswith(("demand", "flatdemand")) for key in rate):
         return None
+    try:
+        return _demand_charges(rate)
+    except ValueError as err:
+        _LOGGER.debug("Ignoring the demand charges of URDB rate %s: %s", rate.get("label"), err)
+        return None
+
+
+def _demand_charges(rate: Mapping[str, object]) -> UrdbDemandCharges:
     periods = _structure(rate.get("demandratestructure", []), "demandratestructure")
     schedules = {
         key: _schedule(rate[key], key, len(periods)) if rate.get(key) is not None else None
@@ -210,20 +295,73 @@ def _pick(data: object, label: str | None) -> Mapping[str, object]:
     return items[0]
 
 
+def _nesting(text: str) -> int:
+    """How deep the arrays and objects of JSON text nest (brackets in strings do not count)."""
+    brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
+    return max(accumulate(map(_NESTING.__getitem__, brackets)), default=0)
+
+
+def load_urdb_json(text: str) -> object:
+    """Decode JSON text holding a URDB rate or API answer, refusing text too long or nested too
+    deep to be one. Raises `UrdbError`."""
+    if len(text) > MAX_JSON_CHARS:
+        raise UrdbTooLargeError(
+            f"Invalid URDB rate: {len(text)} characters, larger than any one rate "
+            f"({MAX_JSON_CHARS})"
+        )
+    if (depth := _nesting(text)) > MAX_JSON_DEPTH:
+        raise UrdbTooDeepError(
+            f"Invalid URDB rate: nested deeper than any rate ({depth} > {MAX_JSON_DEPTH} levels)"
+        )
+    try:
+        return json.loads(text)
+    except ValueError as err:
+        raise UrdbError(f"Invalid URDB rate: not JSON: {err}") from None
+
+
+def _day(when: datetime, timezone: tzinfo) -> date:
+    """The date of an instant on the plan's wall clock (UTC's at the ends of the calendar)."""
+    try:
+        return when.astimezone(timezone).date()
+    except OverflowError:
+        return when.date()
+
+
+def _dates(
+    rate: Mapping[str, object], timezone: tzinfo
+) -> tuple[datetime | None, datetime | None, bool]:
+    """The effective dates, and whether they were dropped for ending before they start."""
+    start, end = _timestamp(rate, "startdate"), _timestamp(rate, "enddate")
+    if start is None or end is None or end > start:
+        return start, end, False
+    _LOGGER.warning(
+        "URDB rate %s (%s) has enddate %s not after its startdate %s; using its schedule on "
+        "every date",
+        short(rate.get("label")),
+        short(rate.get("name")),
+        _day(end, timezone),
+        _day(start, timezone),
+    )
+    return None, None, True
+
+
 def parse_urdb(
     data: object,
     *,
     timezone: tzinfo,
     holidays: frozenset[date] = frozenset(),
     label: str | None = None,
+    now: datetime | None = None,
 ) -> UrdbTariff:
     """Read one URDB rate, bare or inside the API's `{"items": [...]}` (first item, or the one
-    with `label`). Raises `UrdbError`."""
+    with `label`). With `now`, a rate that has ended by then raises `UrdbExpiredError` (a plan
+    set up now would get nothing from it). Raises `UrdbError`."""
     try:
         rate = _pick(data, label)
         structure = _structure(rate.get("energyratestructure"), "energyratestructure")
         if not structure:
             raise ValueError("energyratestructure is empty: the rate has no energy charges")
+        _check_prices(structure)
         weekday = _schedule(
             rate.get("energyweekdayschedule"), "energyweekdayschedule", len(structure)
         )
@@ -240,26 +378,28 @@ def parse_urdb(
         )
         if len({period.label for period in periods}) != len(periods):
             raise ValueError("energytoulabels gives two periods the same label")
-        fixed = rate.get("fixedchargefirstmeter")
-        start, end = _timestamp(rate, "startdate"), _timestamp(rate, "enddate")
-        if start is not None and end is not None and end <= start:
-            raise ValueError("enddate is not after startdate")
-        return UrdbTariff(
-            label=_optional_str(rate, "label"),
-            name=_optional_str(rate, "name"),
-            utility=_optional_str(rate, "utility"),
-            timezone=timezone,
-            energy_periods=periods,
-            weekday_schedule=weekday,
-            weekend_schedule=weekend,
-            start=start,
-            end=end,
-            fixed_charge_first_meter=None
-            if fixed is None
-            else as_float(fixed, "fixedchargefirstmeter"),
-            fixed_charge_units=_optional_str(rate, "fixedchargeunits"),
-            demand=_demand(rate),
-            holidays=holidays,
-        )
+        start, end, dates_ignored = _dates(rate, timezone)
     except ValueError as err:
         raise UrdbError(f"Invalid URDB rate: {err}") from err
+    if now is not None and end is not None and end <= now:
+        raise UrdbExpiredError(
+            f"URDB rate {short(rate.get('label'))} ended on {_day(end, timezone)}",
+            start=start,
+            end=end,
+        )
+    return UrdbTariff(
+        label=_text(rate, "label"),
+        name=_text(rate, "name"),
+        utility=_text(rate, "utility"),
+        timezone=timezone,
+        energy_periods=periods,
+        weekday_schedule=weekday,
+        weekend_schedule=weekend,
+        start=start,
+        end=end,
+        fixed_charge_first_meter=_optional_float(rate.get("fixedchargefirstmeter")),
+        fixed_charge_units=_text(rate, "fixedchargeunits"),
+        demand=_demand(rate),
+        holidays=holidays,
+        dates_ignored=dates_ignored,
+    )

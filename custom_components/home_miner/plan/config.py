@@ -52,6 +52,7 @@ from .const import (
     CONF_VTN_CLIENT_ID,
     CONF_VTN_CLIENT_SECRET,
     CONF_VTN_PROGRAM,
+    CONF_VTN_TOKEN_URL,
     CONF_VTN_URL,
     ThresholdChoice,
     TouMode,
@@ -94,6 +95,7 @@ def vtn_config(options: Mapping[str, Any]) -> VenConfig | None:
         client_id=client_id if secret else None,
         client_secret=secret if client_id else None,
         programs=(program,) if program else (),
+        token_url=options.get(CONF_VTN_TOKEN_URL) or None,
     )
 
 
