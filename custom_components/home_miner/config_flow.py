@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 import ipaddress
+import math
 from typing import Any
 
 from homeassistant.config_entries import (
+    SOURCE_RECONFIGURE,
     ConfigEntry,
     ConfigFlow,
     ConfigFlowResult,
@@ -45,13 +47,16 @@ from .const import (
 from .miner import (
     Credentials,
     FoundMiner,
+    MinerAddressError,
     MinerAuthError,
     MinerClient,
+    MinerCommandError,
     MinerConnectionError,
     UnsupportedMinerError,
     async_connect,
     async_scan,
 )
+from .miner.address import host_error, subnet_error
 from .plan import is_plan
 from .plan.config_flow import PlanOptionsFlow, PlanSteps
 from .plan.const import CONF_NAME
@@ -59,6 +64,8 @@ from .pyasic_loader import async_load_pyasic
 
 CONF_SUBNET = "subnet"
 CONF_MINER = "miner"
+
+MAX_LOGIN_LENGTH = 256
 
 HOST_SCHEMA = vol.Schema({vol.Required(CONF_HOST): TextSelector()})
 CREDENTIALS_SCHEMA = vol.Schema(
@@ -75,6 +82,25 @@ def _title(client: MinerClient) -> str:
     return client.identity.name
 
 
+def _credentials(user_input: Mapping[str, Any], errors: dict[str, str]) -> Credentials | None:
+    for key in (CONF_USERNAME, CONF_PASSWORD):
+        text: str = user_input[key]
+        if len(text) > MAX_LOGIN_LENGTH:
+            errors[key] = "too_long"
+        # HTTP authentication cannot carry these (aiohttp raises on a colon in a username).
+        elif not text.isprintable() or (key == CONF_USERNAME and ":" in text):
+            errors[key] = "invalid_characters"
+    if errors:
+        return None
+    return Credentials(username=user_input[CONF_USERNAME], password=user_input[CONF_PASSWORD])
+
+
+def _stored_login(entry: ConfigEntry) -> Credentials | None:
+    if CONF_PASSWORD not in entry.data:
+        return None
+    return Credentials(username=entry.data.get(CONF_USERNAME), password=entry.data[CONF_PASSWORD])
+
+
 async def _connect(
     hass: HomeAssistant, host: str, credentials: Credentials | None, errors: dict[str, str]
 ) -> MinerClient | None:
@@ -84,7 +110,10 @@ async def _connect(
         return await async_connect(host, async_get_clientsession(hass), credentials)
     except MinerAuthError:
         errors["base"] = "invalid_auth"
-    except UnsupportedMinerError:
+    except MinerAddressError:
+        errors["base"] = "ip_address_required"
+    except UnsupportedMinerError, MinerCommandError:
+        # Something answered, but refused what a miner of its kind answers.
         errors["base"] = "unsupported_miner"
     except MinerConnectionError:
         errors["base"] = "cannot_connect"
@@ -113,10 +142,21 @@ class HomeMinerConfigFlow(PlanSteps, ConfigFlow, domain=DOMAIN):
 
     @property
     def _plan_defaults(self) -> Mapping[str, Any]:
-        return {}
+        if self.source != SOURCE_RECONFIGURE:
+            return {}
+        entry = self._get_reconfigure_entry()
+        return {**entry.options, CONF_NAME: entry.title}
+
+    @property
+    def _plan_entry_id(self) -> str | None:
+        return self._get_reconfigure_entry().entry_id if self.source == SOURCE_RECONFIGURE else None
 
     async def _async_plan_done(self) -> ConfigFlowResult:
         options = {k: v for k, v in self._plan.items() if k != CONF_NAME}
+        if self.source == SOURCE_RECONFIGURE:
+            return self.async_update_reload_and_abort(
+                self._get_reconfigure_entry(), title=self._plan[CONF_NAME], options=options
+            )
         return self.async_create_entry(
             title=self._plan[CONF_NAME], data={CONF_ENTRY_TYPE: ENTRY_TYPE_PLAN}, options=options
         )
@@ -130,26 +170,27 @@ class HomeMinerConfigFlow(PlanSteps, ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         if user_input is not None:
             host = user_input[CONF_HOST].strip()
-            return await self._async_try_host(host, "host", errors)
+            if (error := host_error(host)) is not None:
+                errors[CONF_HOST] = error
+            elif result := await self._async_try_host(host, errors):
+                return result
         return self.async_show_form(
             step_id="host",
-            data_schema=self.add_suggested_values_to_schema(HOST_SCHEMA, {CONF_HOST: self._host}),
+            data_schema=self.add_suggested_values_to_schema(
+                HOST_SCHEMA, user_input or {CONF_HOST: self._host}
+            ),
             errors=errors,
         )
 
-    async def _async_try_host(
-        self, host: str, step_id: str, errors: dict[str, str]
-    ) -> ConfigFlowResult:
+    async def _async_try_host(self, host: str, errors: dict[str, str]) -> ConfigFlowResult | None:
+        """The entry, or the login form; None, with the error in `errors`, when neither (the
+        caller shows its own form again)."""
         self._host = host
         client = await _connect(self.hass, host, None, errors)
         if errors.get("base") == "invalid_auth":
             return await self.async_step_credentials()
         if client is None:
-            return self.async_show_form(
-                step_id=step_id,
-                data_schema=self.add_suggested_values_to_schema(HOST_SCHEMA, {CONF_HOST: host}),
-                errors=errors,
-            )
+            return None
         return await self._async_create(client, Credentials())
 
     async def async_step_credentials(
@@ -158,10 +199,7 @@ class HomeMinerConfigFlow(PlanSteps, ConfigFlow, domain=DOMAIN):
         """Ask for the login of firmware that needs one, and test it."""
         errors: dict[str, str] = {}
         assert self._host is not None
-        if user_input is not None:
-            credentials = Credentials(
-                username=user_input[CONF_USERNAME], password=user_input[CONF_PASSWORD]
-            )
+        if user_input is not None and (credentials := _credentials(user_input, errors)):
             client = await _connect(self.hass, self._host, credentials, errors)
             if client is not None:
                 return await self._async_create(client, credentials)
@@ -192,25 +230,18 @@ class HomeMinerConfigFlow(PlanSteps, ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         if user_input is not None:
             subnet = user_input[CONF_SUBNET].strip()
-            try:
-                network = ipaddress.ip_network(subnet, strict=False)
-            except ValueError:
-                errors[CONF_SUBNET] = "invalid_subnet"
+            if (error := subnet_error(subnet)) is not None:
+                errors[CONF_SUBNET] = error
             else:
-                if network.num_addresses > 1024:
-                    errors[CONF_SUBNET] = "subnet_too_large"
-                else:
-                    await async_load_pyasic(self.hass)
-                    configured = self._async_current_ids(include_ignore=False)
-                    found = await async_scan(str(network))
-                    self._found = {
-                        m.host: m
-                        for m in found
-                        if m.mac is None or format_mac(m.mac) not in configured
-                    }
-                    if self._found:
-                        return await self.async_step_pick()
-                    errors["base"] = "no_miners_found"
+                await async_load_pyasic(self.hass)
+                configured = self._async_current_ids(include_ignore=False)
+                found = await async_scan(str(ipaddress.ip_network(subnet, strict=False)))
+                self._found = {
+                    m.host: m for m in found if m.mac is None or format_mac(m.mac) not in configured
+                }
+                if self._found:
+                    return await self.async_step_pick()
+                errors["base"] = "no_miners_found"
         return self.async_show_form(
             step_id="scan",
             data_schema=self.add_suggested_values_to_schema(
@@ -222,8 +253,10 @@ class HomeMinerConfigFlow(PlanSteps, ConfigFlow, domain=DOMAIN):
     async def async_step_pick(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Pick one of the miners the scan found."""
         errors: dict[str, str] = {}
-        if user_input is not None:
-            return await self._async_try_host(user_input[CONF_MINER], "pick", errors)
+        if user_input is not None and (
+            result := await self._async_try_host(user_input[CONF_MINER], errors)
+        ):
+            return result
         options = [
             SelectOptionDict(
                 value=m.host, label=f"{m.model} — {m.hostname or 'unnamed'} ({m.host})"
@@ -259,11 +292,14 @@ class HomeMinerConfigFlow(PlanSteps, ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """Let the user confirm a discovered miner."""
         assert self._host is not None
-        if user_input is not None:
-            return await self._async_try_host(self._host, "discovery_confirm", {})
+        errors: dict[str, str] = {}
+        if user_input is not None and (result := await self._async_try_host(self._host, errors)):
+            return result
         self._set_confirm_only()
         return self.async_show_form(
-            step_id="discovery_confirm", description_placeholders={"host": self._host}
+            step_id="discovery_confirm",
+            description_placeholders={"host": self._host},
+            errors=errors,
         )
 
     async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
@@ -275,10 +311,7 @@ class HomeMinerConfigFlow(PlanSteps, ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         errors: dict[str, str] = {}
         entry = self._get_reauth_entry()
-        if user_input is not None:
-            credentials = Credentials(
-                username=user_input[CONF_USERNAME], password=user_input[CONF_PASSWORD]
-            )
+        if user_input is not None and (credentials := _credentials(user_input, errors)):
             client = await _connect(self.hass, entry.data[CONF_HOST], credentials, errors)
             if client is not None:
                 await self.async_set_unique_id(format_mac(client.identity.mac))
@@ -296,18 +329,16 @@ class HomeMinerConfigFlow(PlanSteps, ConfigFlow, domain=DOMAIN):
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Point an existing miner entry at a new address."""
-        errors: dict[str, str] = {}
+        """Point an existing miner entry at a new address; edit a plan."""
         entry = self._get_reconfigure_entry()
+        if is_plan(entry):
+            return await self.async_step_plan_reconfigure()
+        errors: dict[str, str] = {}
         if user_input is not None:
-            credentials = None
-            if CONF_PASSWORD in entry.data:
-                credentials = Credentials(
-                    username=entry.data.get(CONF_USERNAME), password=entry.data[CONF_PASSWORD]
-                )
             host = user_input[CONF_HOST].strip()
-            client = await _connect(self.hass, host, credentials, errors)
-            if client is not None:
+            if (error := host_error(host)) is not None:
+                errors[CONF_HOST] = error
+            elif client := await _connect(self.hass, host, _stored_login(entry), errors):
                 await self.async_set_unique_id(format_mac(client.identity.mac))
                 self._abort_if_unique_id_mismatch(reason="wrong_miner")
                 return self.async_update_reload_and_abort(entry, data_updates={CONF_HOST: host})
@@ -324,10 +355,12 @@ class MinerOptionsFlow(OptionsFlowWithReload):
     """How often to poll the miner."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        errors: dict[str, str] = {}
         if user_input is not None:
-            return self.async_create_entry(
-                data={CONF_POLL_INTERVAL: int(user_input[CONF_POLL_INTERVAL])}
-            )
+            # The selector checks the range, and NaN is in no range.
+            if math.isfinite(interval := user_input[CONF_POLL_INTERVAL]):
+                return self.async_create_entry(data={CONF_POLL_INTERVAL: int(interval)})
+            errors[CONF_POLL_INTERVAL] = "invalid_number"
         schema = vol.Schema(
             {
                 vol.Required(CONF_POLL_INTERVAL): NumberSelector(
@@ -351,4 +384,5 @@ class MinerOptionsFlow(OptionsFlowWithReload):
                     )
                 },
             ),
+            errors=errors,
         )

@@ -235,7 +235,7 @@ async def test_every_error_then_a_plan(
     assert options["miners"] == [
         {"miner": mid, "action": "limit_percent", "value": 40, "priority": 100}
     ]
-    assert options["urdb_rate"]["items"][0]["label"] == "tou"
+    assert options["urdb_rate"]["label"] == "tou"
     assert options["vtn_program"] == "residential"
     await hass.async_block_till_done()
     plan = plan_of(result["result"])
@@ -278,3 +278,383 @@ async def test_options_flow_edits_the_plan(
     assert entry.options["bands"][0]["days"] == ["mon"] or entry.options["bands"][0]["start"]
     assert plan_of(entry).config.tariff is not None
     assert json.dumps(dict(entry.options))
+
+
+# The VTN step sends credentials only to the VTN's own origin or to the token URL the user
+# entered, and only encrypted (plain http only to this machine).
+
+
+@pytest.fixture
+async def recorder(loopback: None) -> AsyncIterator[Any]:
+    """A server on 127.0.0.2 that must never hear from the integration."""
+    from tests.curtailment.vtn import Recorder
+
+    found = Recorder(host="127.0.0.2")
+    await found.start()
+    yield found
+    await found.stop()
+
+
+async def _at_dr_step(hass: HomeAssistant, fleet: Fleet) -> str:
+    (miner,) = await fleet("Gamma 601")
+    flow_id = await _start(hass)
+    for step in (
+        {"name": "DR", "miners": [{"miner": miner_id(miner), "action": "stop"}]},
+        {"tou_mode": "none"},
+        NO_PRICE,
+    ):
+        result = await hass.config_entries.flow.async_configure(flow_id, step)
+        assert not result.get("errors"), result
+    assert result["step_id"] == "plan_dr"
+    return flow_id
+
+
+async def test_vtn_step_sends_credentials_only_to_the_vtn_or_the_token_url_entered(
+    hass: HomeAssistant, fleet: Fleet, vtn_factory, recorder: Any
+) -> None:
+    auth = await vtn_factory(host="127.0.0.3", credentials=("ven", "pw"))
+    vtn = await vtn_factory(programs=[program("p1", "residential")], credentials=("ven", "pw"))
+    vtn.token_url = f"{recorder.url}/auth/token"
+    flow_id = await _at_dr_step(hass, fleet)
+    login = {"vtn_url": vtn.base_url, "vtn_client_id": "ven", "vtn_client_secret": "pw"}
+
+    await _expect_error(hass, flow_id, login, "vtn_token_url", "vtn_foreign_token_url")
+    assert recorder.requests == []
+    token_url = f"{auth.base_url}/auth/token"
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {**login, "vtn_token_url": token_url}
+    )
+    assert result["step_id"] == "plan_safety", result
+    assert (auth.token_requests, vtn.token_requests) == (1, 0)
+    result = await hass.config_entries.flow.async_configure(flow_id, SAFETY_NONE)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["options"]["vtn_token_url"] == token_url
+    await hass.async_block_till_done()
+    plan = result["result"].runtime_data
+    assert plan.config.vtn is not None
+    assert plan.config.vtn.token_url == token_url, "the running plan uses it too"
+    assert auth.token_requests == 2, "the plan's own poll logged in where the user said"
+    assert recorder.requests == []
+
+
+async def test_vtn_step_refuses_credentials_over_plain_http(
+    hass: HomeAssistant, fleet: Fleet, vtn_factory
+) -> None:
+    vtn = await vtn_factory(programs=[program("p1", "residential")], credentials=("ven", "pw"))
+    flow_id = await _at_dr_step(hass, fleet)
+    login = {"vtn_client_id": "ven", "vtn_client_secret": "pw"}
+
+    await _expect_error(
+        hass,
+        flow_id,
+        {**login, "vtn_url": "http://vtn.invalid/openadr3"},
+        "vtn_url",
+        "vtn_insecure_url",
+    )
+    await _expect_error(
+        hass,
+        flow_id,
+        {**login, "vtn_url": "https://vtn.invalid", "vtn_token_url": "http://auth.invalid/t"},
+        "vtn_token_url",
+        "vtn_insecure_url",
+    )
+    assert vtn.token_requests == 0
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {**login, "vtn_url": vtn.base_url}
+    )
+    assert result["step_id"] == "plan_safety", result
+    result = await hass.config_entries.flow.async_configure(flow_id, SAFETY_NONE)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert vtn.token_requests >= 1
+
+
+# A form never drops what was typed in without a word, and reconfigure edits a plan.
+
+
+async def _at_step(hass: HomeAssistant, flow: Any, flow_id: str, steps: list[dict]) -> None:
+    for step in steps:
+        result = await flow.async_configure(flow_id, step)
+        assert result["type"] is FlowResultType.FORM, result
+        assert not result.get("errors"), result
+
+
+def shown(result: Any) -> dict[str, Any]:
+    """What the form shows in its fields: what the UI sends back when nothing is changed."""
+    return {
+        str(key): key.description["suggested_value"]
+        for key in result["data_schema"].schema
+        if (key.description or {}).get("suggested_value") is not None
+    }
+
+
+async def _options_at_tou(hass: HomeAssistant, entry: Any) -> dict[str, Any]:
+    """The options' time-of-use form, after the miners form sent back unchanged."""
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(result["flow_id"], shown(result))
+    assert result["step_id"] == "plan_tou", result
+    return dict(result)
+
+
+BANDS = [{"label": "peak", "start": "17:00:00", "end": "20:00:00"}]
+NO_TOU = {"tou_mode": "none"}
+
+
+async def test_bands_need_a_time_of_use_source(
+    hass: HomeAssistant, fleet: Fleet, caplog: pytest.LogCaptureFixture
+) -> None:
+    from tests.home_miner.test_config_flow import assert_quiet
+
+    (miner,) = await fleet("Gamma 601")
+    flow_id = await _start(hass)
+    await _at_step(
+        hass,
+        hass.config_entries.flow,
+        flow_id,
+        [{"name": "P", "miners": [{"miner": miner_id(miner), "action": "stop"}]}],
+    )
+    await _expect_error(
+        hass, flow_id, {"tou_mode": "none", "bands": BANDS}, "tou_mode", "tou_source_required"
+    )
+    await _at_step(hass, hass.config_entries.flow, flow_id, [{"tou_mode": "bands", "bands": BANDS}])
+    await _at_step(hass, hass.config_entries.flow, flow_id, [NO_PRICE, {}])
+    result = await hass.config_entries.flow.async_configure(flow_id, SAFETY_NONE)
+    entry = result["result"]
+    assert entry.options["bands"] == BANDS
+    await hass.async_block_till_done()
+
+    # The options show the stored bands again: turning time of use off with them still in
+    # the form is what the user asked for, and drops them.
+    form = await _options_at_tou(hass, entry)
+    flow_id = form["flow_id"]
+    assert shown(form)["bands"] == BANDS
+    await _at_step(
+        hass, hass.config_entries.options, flow_id, [{**shown(form), "tou_mode": "none"}]
+    )
+    await _at_step(hass, hass.config_entries.options, flow_id, [NO_PRICE, {}])
+    result = await hass.config_entries.options.async_configure(flow_id, SAFETY_NONE)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert "bands" not in entry.options
+    assert plan_of(entry).config.tariff is None
+    assert_quiet(caplog)
+
+
+async def _at_price(hass: HomeAssistant, fleet: Fleet) -> str:
+    (miner,) = await fleet("Gamma 601")
+    hass.states.async_set("sensor.price", "0.25", {"unit_of_measurement": "EUR/kWh"})
+    flow_id = await _start(hass)
+    await _at_step(
+        hass,
+        hass.config_entries.flow,
+        flow_id,
+        [{"name": "P", "miners": [{"miner": miner_id(miner), "action": "stop"}]}, NO_TOU],
+    )
+    return flow_id
+
+
+@pytest.mark.parametrize(
+    "threshold",
+    [
+        {"threshold_mode": "fixed", "threshold": 0.3},
+        {"threshold_mode": "break_even", "hashprice": 0.05},
+    ],
+)
+async def test_a_threshold_needs_a_price_entity(
+    hass: HomeAssistant,
+    fleet: Fleet,
+    caplog: pytest.LogCaptureFixture,
+    threshold: dict[str, Any],
+) -> None:
+    """Without one, "curtail when the price is unavailable" curtailed at once, as if the
+    price were above the threshold, until the maximum length."""
+    from tests.home_miner.test_config_flow import assert_quiet
+
+    flow_id = await _at_price(hass, fleet)
+    price = {**NO_PRICE, **threshold, "on_missing_price": "curtail"}
+    await _expect_error(hass, flow_id, price, "price_entity", "price_entity_required")
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {**price, "price_entity": "sensor.price"}
+    )
+    assert result["step_id"] == "plan_dr", result
+    assert_quiet(caplog)
+
+
+async def test_a_threshold_value_needs_a_threshold_mode(
+    hass: HomeAssistant, fleet: Fleet, caplog: pytest.LogCaptureFixture
+) -> None:
+    from tests.home_miner.test_config_flow import assert_quiet
+
+    flow_id = await _at_price(hass, fleet)
+    price = {**NO_PRICE, "price_entity": "sensor.price", "threshold": 0.3}
+    await _expect_error(hass, flow_id, price, "threshold_mode", "threshold_mode_required")
+    await _at_step(
+        hass, hass.config_entries.flow, flow_id, [{**price, "threshold_mode": "fixed"}, {}]
+    )
+    result = await hass.config_entries.flow.async_configure(flow_id, SAFETY_NONE)
+    entry = result["result"]
+    assert entry.options["threshold"] == 0.3
+    await hass.async_block_till_done()
+
+    # Switching price curtailment off with the stored threshold still in the form drops it.
+    flow_id = (await _options_at_tou(hass, entry))["flow_id"]
+    result = await hass.config_entries.options.async_configure(flow_id, NO_TOU)
+    assert shown(result)["threshold"] == 0.3
+    await _at_step(
+        hass,
+        hass.config_entries.options,
+        flow_id,
+        [{**shown(result), "threshold_mode": "none"}, {}],
+    )
+    result = await hass.config_entries.options.async_configure(flow_id, SAFETY_NONE)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert "threshold" not in entry.options
+    assert plan_of(entry).config.price_threshold(None) is None
+    assert_quiet(caplog)
+
+
+async def test_reconfigure_a_plan(
+    hass: HomeAssistant,
+    hass_client: Any,
+    fleet: Fleet,
+    add_plan: AddPlan,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Home Assistant offers Reconfigure on every entry of the domain; on a plan it used to
+    fail with KeyError: 'host' (HTTP 500). It edits the plan, its name included."""
+    from homeassistant.setup import async_setup_component
+
+    from tests.home_miner.test_config_flow import assert_quiet
+
+    assert await async_setup_component(hass, "config", {})
+    (miner,) = await fleet("Gamma 601")
+    entry = await add_plan([{"miner": miner_id(miner), "action": "stop"}], name="Evening")
+    client = await hass_client()
+    response = await client.post(
+        "/api/config/config_entries/flow",
+        json={"handler": DOMAIN, "entry_id": entry.entry_id, "show_advanced_options": False},
+    )
+    assert response.status == 200, await response.text()
+    shown = await response.json()
+    assert shown["step_id"] == "plan_reconfigure"
+    hass.config_entries.flow.async_abort(shown["flow_id"])
+
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN,
+        context={"source": config_entries.SOURCE_RECONFIGURE, "entry_id": entry.entry_id},
+    )
+    assert result["step_id"] == "plan_reconfigure"
+    limited = [{"miner": miner_id(miner), "action": "limit_w", "value": 10}]
+    await _at_step(
+        hass,
+        hass.config_entries.flow,
+        result["flow_id"],
+        [{"name": "Night", "miners": limited}, {"tou_mode": "bands", "bands": BANDS}, NO_PRICE, {}],
+    )
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], SAFETY_NONE)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert entry.title == "Night"
+    assert entry.options["miners"][0]["action"] == "limit_w"
+    assert entry.options["bands"] == BANDS
+    assert entry.state is config_entries.ConfigEntryState.LOADED
+    assert plan_of(entry).config.tariff is not None
+    assert_quiet(caplog)
+
+
+async def test_the_options_sent_back_unchanged_pass_their_own_forms(
+    hass: HomeAssistant, fleet: Fleet, add_plan: AddPlan
+) -> None:
+    """A stopped miner has no value (stored as None, which the value's number field refuses)
+    and a band's months are stored as numbers (their select offers "1".."12"): the options,
+    submitted as shown, used to fail their own schema."""
+    (miner,) = await fleet("Gamma 601")
+    bands = [{**BANDS[0], "months": ["6", "7"]}]
+    entry = await add_plan(
+        [{"miner": miner_id(miner), "action": "stop"}], tou={"tou_mode": "bands", "bands": bands}
+    )
+    stored = dict(entry.options)
+    assert stored["bands"][0]["months"] == [6, 7]
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    while result["type"] is FlowResultType.FORM:
+        step = result["step_id"]
+        result = await hass.config_entries.options.async_configure(result["flow_id"], shown(result))
+        assert result.get("step_id") != step, result
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert dict(entry.options) == stored
+
+
+STEPS = ("plan", "plan_tou", "plan_price", "plan_dr", "plan_safety")
+
+
+@pytest.mark.parametrize(
+    ("step", "user_input", "errors"),
+    [
+        ("plan", {"name": "x" * 101}, {"name": "too_long"}),
+        ("plan", {"value": "nan", "action": "limit_w"}, {"miners": "invalid_miner_action"}),
+        ("plan", {"priority": "nan"}, {"miners": "invalid_miner_action"}),
+        (
+            "plan_tou",
+            {"tou_mode": "bands", "bands": [{**BANDS[0], "label": "x" * 33}]},
+            {"bands": "invalid_bands"},
+        ),
+        ("plan_tou", {"tou_mode": "bands", "bands": BANDS * 49}, {"bands": "invalid_bands"}),
+        (
+            "plan_tou",
+            {"tou_mode": "bands", "bands": BANDS, "peak_labels": ["peak"] * 11},
+            {"peak_labels": "invalid_peak_labels"},
+        ),
+        ("plan_price", {**NO_PRICE, "hysteresis": "nan"}, {"hysteresis": "invalid_number"}),
+        (
+            "plan_price",
+            {**NO_PRICE, "hashprice_entity": "sensor.nothing"},
+            {"hashprice_entity": "not_a_hashprice"},
+        ),
+        (
+            "plan_safety",
+            {**SAFETY_NONE, "min_on_minutes": "nan"},
+            {"min_on_minutes": "invalid_number"},
+        ),
+        (
+            "plan_safety",
+            {**SAFETY_NONE, "max_length_minutes": 1e-9},
+            {"max_length_minutes": "max_length_too_short"},
+        ),
+    ],
+)
+async def test_what_a_plan_cannot_use_is_an_error(
+    hass: HomeAssistant,
+    fleet: Fleet,
+    caplog: pytest.LogCaptureFixture,
+    step: str,
+    user_input: dict[str, Any],
+    errors: dict[str, str],
+) -> None:
+    """Each was stored (a NaN, a 10 kB label, a limit that rounds to none) and failed later,
+    in the engine or at setup, or not at all."""
+    from tests.home_miner.test_config_flow import assert_quiet
+
+    (miner,) = await fleet("Gamma 601")
+    stop = {"miner": miner_id(miner), "action": "stop"}
+    valid = [{"name": "P", "miners": [stop]}, NO_TOU, NO_PRICE, {}, SAFETY_NONE]
+    flow_id = await _start(hass)
+    index = STEPS.index(step)
+    await _at_step(hass, hass.config_entries.flow, flow_id, valid[:index])
+    if step == "plan":
+        name = user_input.pop("name", "P")
+        user_input = {"name": name, "miners": [{**stop, **user_input}]}
+    result = await hass.config_entries.flow.async_configure(flow_id, user_input)
+    assert result["step_id"] == step
+    assert result["errors"] == errors
+    assert_quiet(caplog)
+
+
+@pytest.fixture(autouse=True)
+def _garbage_collected_first() -> None:
+    """What earlier tests left to collect is logged in this test's setup, not in the log
+    `assert_quiet` looks at."""
+    import gc
+
+    gc.collect()

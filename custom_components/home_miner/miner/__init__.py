@@ -5,6 +5,7 @@ Everything above it sees `MinerClient` and the plain dataclasses of `model`.
 
 from .client import MinerClient, async_connect, async_scan, load_pyasic
 from .errors import (
+    MinerAddressError,
     MinerAuthError,
     MinerCommandError,
     MinerConnectionError,
@@ -29,6 +30,7 @@ __all__ = [
     "Credentials",
     "Family",
     "FoundMiner",
+    "MinerAddressError",
     "MinerAuthError",
     "MinerClient",
     "MinerCommandError",

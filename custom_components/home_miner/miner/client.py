@@ -7,15 +7,20 @@ blocks for a second and builds an SSL context) before anything else here is call
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
 import importlib
+import ipaddress
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import aiohttp
 
 from .drivers import Driver, driver_for
 from .errors import (
+    MinerAddressError,
     MinerAuthError,
     MinerCommandError,
     MinerConnectionError,
@@ -34,6 +39,12 @@ DETECT_TIMEOUT = 12.0
 FETCH_TIMEOUT = 10.0
 VERIFY_TIMEOUT = 15.0
 VERIFY_INTERVAL = 0.5
+# How long the probes pyasic left running may take to finish once cancelled.
+REAP_TIMEOUT = 2.0
+
+# Set while this integration waits on pyasic's detection or scan: the tasks pyasic starts
+# inherit it, which tells them apart from another flow's or entry's probes.
+_PROBING: ContextVar[object | None] = ContextVar("home_miner_probing", default=None)
 
 
 def load_pyasic() -> None:
@@ -73,10 +84,20 @@ async def async_connect(
             return client
     pyasic = _pyasic()
     try:
-        async with asyncio.timeout(DETECT_TIMEOUT):
+        async with _reaped(host), asyncio.timeout(DETECT_TIMEOUT):
             miner = await pyasic.get_miner(host) or await _esp_miner_fork(host, session)
     except (TimeoutError, OSError) as err:
         raise MinerConnectionError(f"{host} did not answer") from err
+    except ValueError as err:
+        if not _is_ip(host):
+            # pyasic builds the RPC client of most families with `ipaddress.ip_address(host)`.
+            raise MinerAddressError(f"{host}: this miner is reached by IP address only") from err
+        raise MinerConnectionError(f"{host}: detection failed ({err})") from err
+    except Exception as err:
+        # pyasic's detection lets through what its probes do not expect; nothing answered
+        # that it could make a miner of.
+        _LOGGER.debug("Detecting %s failed: %r", host, err)
+        raise MinerConnectionError(f"{host}: detection failed ({type(err).__name__})") from err
     if miner is None:
         raise MinerConnectionError(f"no miner answered at {host}")
     driver = driver_for(miner)
@@ -104,6 +125,53 @@ async def _esp_miner_fork(host: str, session: aiohttp.ClientSession) -> AnyMiner
     return cast("AnyMiner", bitaxe(host))
 
 
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+@asynccontextmanager
+async def _reaped(host: str) -> AsyncIterator[None]:
+    """Run pyasic's detection or scan, and finish every task it started before leaving.
+
+    pyasic races its probes in tasks it does not always await: after a timeout, or once one
+    probe has raised, the others run on, and their errors are logged as "Task exception was
+    never retrieved" long after the flow has answered.
+    """
+    marker = object()
+    token = _PROBING.set(marker)
+    try:
+        yield
+    finally:
+        _PROBING.reset(token)
+        await _reap(marker, host)
+
+
+async def _reap(marker: object, host: str) -> None:
+    package = str(Path(_pyasic().__file__).parent)
+    current = asyncio.current_task()
+    stray = [
+        task
+        for task in asyncio.all_tasks()
+        if task is not current
+        and task.get_context().get(_PROBING) is marker
+        and getattr(getattr(task.get_coro(), "cr_code", None), "co_filename", "").startswith(
+            package
+        )
+    ]
+    if not stray:
+        return
+    for task in stray:
+        task.cancel()
+    done, _ = await asyncio.wait(stray, timeout=REAP_TIMEOUT)
+    for task in done:
+        if not task.cancelled() and (error := task.exception()) is not None:
+            _LOGGER.debug("A probe of %s failed after detection: %r", host, error)
+
+
 def _known_miner(miner_class: str, host: str) -> AnyMiner | None:
     """Build a pyasic miner object from its class path, e.g. `pyasic.miners…:BitAxeGamma`."""
     module_name, _, qualname = miner_class.partition(":")
@@ -114,7 +182,7 @@ def _known_miner(miner_class: str, host: str) -> AnyMiner | None:
         for part in qualname.split("."):
             target = getattr(target, part)
         return cast("AnyMiner", target(host))
-    except ImportError, AttributeError, TypeError:
+    except ImportError, AttributeError, TypeError, ValueError:  # ValueError: a name, no IP
         return None
 
 
@@ -122,7 +190,8 @@ async def async_scan(subnet: str) -> list[FoundMiner]:
     """Scan a subnet (e.g. 192.168.1.0/24) with pyasic and describe what answers."""
     pyasic = _pyasic()
     network = pyasic.network.MinerNetwork.from_subnet(subnet)
-    found = await network.scan()
+    async with _reaped(subnet):
+        found = await network.scan()
     miners: list[FoundMiner] = []
     for miner in found:
         if driver_for(miner) is None:

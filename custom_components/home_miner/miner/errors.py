@@ -17,6 +17,11 @@ class UnsupportedMinerError(MinerError):
     """Something answered, but it is not a miner this integration can drive."""
 
 
+class MinerAddressError(MinerError):
+    """The miner cannot be driven at an address of this kind (pyasic's RPC clients need its
+    IP address, not a name)."""
+
+
 class MinerCommandError(MinerError):
     """The miner rejected a command, or acknowledged it without applying it."""
 

@@ -17,6 +17,7 @@ from ..curtailment import CurtailmentError
 from . import const
 from .coordinator import PlanConfigEntry, PlanCoordinator
 from .handback import async_hand_back_stored
+from .tariff_expiry import async_watch_tariff_expiry
 
 PLAN_PLATFORMS: list[Platform] = [
     Platform.BINARY_SENSOR,
@@ -42,6 +43,7 @@ async def async_setup_plan_entry(hass: HomeAssistant, entry: ConfigEntry) -> boo
             translation_placeholders={"error": str(err)},
         ) from err
     entry.async_on_unload(coordinator.async_stop)
+    async_watch_tariff_expiry(hass, entry, coordinator.config.tariff)
     await coordinator.async_config_entry_first_refresh()
     plan_entry.runtime_data = coordinator
     coordinator.async_start()

@@ -15,7 +15,30 @@ from homeassistant.config_entries import ConfigFlowResult, OptionsFlowWithReload
 from homeassistant.data_entry_flow import FlowHandler
 import voluptuous as vol
 
-from . import const, form
+from . import const, form, form_tou
+
+
+def _items(value: object) -> list[dict[str, Any]]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def _as_shown(values: dict[str, Any]) -> dict[str, Any]:
+    """Stored options as their selectors take them back: a form submitted unchanged must
+    pass its own schema (a miner's empty value is stored as None, a number field refuses
+    None; a band's months are stored as numbers, their select offers "1".."12")."""
+    if const.CONF_MINERS in values:
+        values[const.CONF_MINERS] = [
+            {k: v for k, v in item.items() if v is not None}
+            for item in _items(values[const.CONF_MINERS])
+        ]
+    if const.CONF_BANDS in values:
+        values[const.CONF_BANDS] = [
+            {**band, "months": [str(m) for m in band["months"]]}
+            if isinstance(band.get("months"), list)
+            else band
+            for band in _items(values[const.CONF_BANDS])
+        ]
+    return values
 
 
 class PlanSteps(FlowHandler[Any, ConfigFlowResult, str]):
@@ -44,7 +67,7 @@ class PlanSteps(FlowHandler[Any, ConfigFlowResult, str]):
         user_input: Mapping[str, Any] | None,
         errors: dict[str, str],
     ) -> ConfigFlowResult:
-        suggested = {**self._plan_defaults, **self._plan, **(user_input or {})}
+        suggested = _as_shown({**self._plan_defaults, **self._plan, **(user_input or {})})
         if const.CONF_URDB_RATE in suggested and const.CONF_URDB_JSON not in suggested:
             suggested[const.CONF_URDB_JSON] = json.dumps(suggested[const.CONF_URDB_RATE])
         return self.async_show_form(
@@ -56,6 +79,12 @@ class PlanSteps(FlowHandler[Any, ConfigFlowResult, str]):
     async def async_step_plan(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """A new plan: its name and miners."""
         return await self._async_miners_step("plan", user_input, with_name=True)
+
+    async def async_step_plan_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """An existing plan's name and miners, then its other steps as in its options."""
+        return await self._async_miners_step("plan_reconfigure", user_input, with_name=True)
 
     async def async_step_plan_miners(
         self, user_input: dict[str, Any] | None = None
@@ -73,8 +102,8 @@ class PlanSteps(FlowHandler[Any, ConfigFlowResult, str]):
             miners = form.check_miners(
                 self.hass, user_input.get(const.CONF_MINERS), errors, plan_id=self._plan_entry_id
             )
-            if with_name and not user_input.get(const.CONF_NAME, "").strip():
-                errors[const.CONF_NAME] = "name_required"
+            if with_name:
+                form.check_name(user_input.get(const.CONF_NAME, ""), errors)
             if not errors:
                 self._plan[const.CONF_MINERS] = miners
                 if with_name:
@@ -90,13 +119,15 @@ class PlanSteps(FlowHandler[Any, ConfigFlowResult, str]):
         """Time-of-use: bands, or a URDB rate pasted or fetched from OpenEI."""
         errors: dict[str, str] = {}
         if user_input is not None:
-            found = await form.check_tou(self.hass, user_input, errors)
+            if form_tou.tou_without_source(user_input, self._plan_defaults):
+                errors[const.CONF_TOU_MODE] = "tou_source_required"
+            found = await form_tou.check_tou(self.hass, user_input, errors)
             if not errors:
                 for key in (const.CONF_BANDS, const.CONF_URDB_RATE, const.CONF_URDB_LABEL):
                     self._plan.pop(key, None)
                 self._plan.update(found)
                 return await self.async_step_plan_price()
-        return self._plan_form("plan_tou", form.tou_schema(), user_input, errors)
+        return self._plan_form("plan_tou", form_tou.tou_schema(), user_input, errors)
 
     async def async_step_plan_price(
         self, user_input: dict[str, Any] | None = None
@@ -104,7 +135,7 @@ class PlanSteps(FlowHandler[Any, ConfigFlowResult, str]):
         """A price entity and the threshold above which to curtail."""
         errors: dict[str, str] = {}
         if user_input is not None:
-            found = form.check_price(self.hass, user_input, errors)
+            found = form.check_price(self.hass, user_input, errors, stored=self._plan_defaults)
             if not errors:
                 for key in (const.CONF_PRICE_ENTITY, const.CONF_THRESHOLD, const.CONF_HASHPRICE):
                     self._plan.pop(key, None)

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-import json
+import math
 from typing import Any
 
-import aiohttp
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
@@ -26,7 +25,6 @@ from homeassistant.helpers.selector import (
     TextSelectorConfig,
     TextSelectorType,
 )
-from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
 from ..const import CONF_ENTRY_TYPE, DOMAIN, ENTRY_TYPE_MINER, ENTRY_TYPE_PLAN
@@ -36,18 +34,20 @@ from ..curtailment import (
     OpenAdrAuthError,
     OpenAdrConnectionError,
     OpenAdrError,
-    TariffError,
     VenClient,
-    parse_bands,
-    parse_urdb,
+)
+from ..curtailment.errors import (
+    OpenAdrForeignTokenUrlError,
+    OpenAdrInsecureUrlError,
 )
 from . import const
 from .config import vtn_config
-from .const import ThresholdChoice, TouMode
+from .const import ThresholdChoice
 from .feeds import state_number
 
-_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_HTTP_FORBIDDEN = (401, 403)
+# What a form stores is bounded: a text (a name, a label, a time, a day, a band's price).
+MAX_NAME_LENGTH = 100
+MAX_TEXT_LENGTH = 32
 
 
 def _select(options: list[str], key: str, *, multiple: bool = False) -> SelectSelector:
@@ -66,6 +66,16 @@ def _number(unit: str | None = None, *, low: float = 0, high: float = 1e6) -> Nu
     if unit is not None:
         config["unit_of_measurement"] = unit
     return NumberSelector(config)
+
+
+class _ObjectsSelector(ObjectSelector):
+    """A list of objects; Home Assistant's own selector fails with a TypeError (HTTP 500) on
+    an item that is no object, where it should refuse it like any other bad value."""
+
+    def __call__(self, data: Any) -> Any:
+        if isinstance(data, list) and not all(isinstance(item, dict) for item in data):
+            raise vol.Invalid("Value should be a list of objects")
+        return super().__call__(data)
 
 
 def miner_options(hass: HomeAssistant) -> list[SelectOptionDict]:
@@ -97,7 +107,7 @@ def miners_schema(hass: HomeAssistant, *, with_name: bool) -> vol.Schema:
     schema: dict[Any, Any] = {}
     if with_name:
         schema[vol.Required(const.CONF_NAME)] = TextSelector()
-    schema[vol.Required(const.CONF_MINERS)] = ObjectSelector(
+    schema[vol.Required(const.CONF_MINERS)] = _ObjectsSelector(
         ObjectSelectorConfig(
             fields=fields, multiple=True, label_field=const.CONF_MINER, translation_key="miners"
         )
@@ -115,6 +125,34 @@ def miners_in_other_plans(hass: HomeAssistant, plan_id: str | None) -> set[str]:
     }
 
 
+def check_name(name: str, errors: dict[str, str]) -> None:
+    if not name.strip():
+        errors[const.CONF_NAME] = "name_required"
+    elif len(name.strip()) > MAX_NAME_LENGTH:
+        errors[const.CONF_NAME] = "too_long"
+
+
+def _number_in(value: object, low: float, high: float) -> bool:
+    """A finite number within bounds. An object selector checks its fields but hands them
+    on as sent: "nan" passes a number field, and stays a string."""
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and low <= value <= high
+    )
+
+
+def _miner_action_ok(item: Mapping[str, Any]) -> bool:
+    """Stop, or a limit with its value (a percentage at most 100)."""
+    action, value = item.get(const.CONF_ACTION, CurtailMode.STOP), item.get(const.CONF_VALUE)
+    if action not in tuple(CurtailMode):
+        return False
+    if value is None:
+        return bool(action == CurtailMode.STOP)
+    return _number_in(value, 0, 100 if action == CurtailMode.LIMIT_PERCENT else 100000)
+
+
 def check_miners(
     hass: HomeAssistant, items: object, errors: dict[str, str], *, plan_id: str | None = None
 ) -> list[dict[str, Any]]:
@@ -125,145 +163,29 @@ def check_miners(
     found: list[dict[str, Any]] = []
     seen: set[str] = set()
     for item in items if isinstance(items, list) else []:
-        miner, action = item.get(const.CONF_MINER), item.get(const.CONF_ACTION, "stop")
-        if miner not in known or miner in seen:
+        miner = item.get(const.CONF_MINER) if isinstance(item, dict) else None
+        if not isinstance(miner, str) or miner not in known or miner in seen:
             errors[const.CONF_MINERS] = "invalid_miners"
             return []
         if miner in taken:
             errors[const.CONF_MINERS] = "miner_in_other_plan"
             return []
         seen.add(miner)
-        value = item.get(const.CONF_VALUE)
-        if action != CurtailMode.STOP and (
-            value is None or (action == CurtailMode.LIMIT_PERCENT and value > 100)
-        ):
+        priority = item.get(const.CONF_PRIORITY, 100)
+        if not _miner_action_ok(item) or not _number_in(priority, 0, 1000):
             errors[const.CONF_MINERS] = "invalid_miner_action"
             return []
         found.append(
             {
                 const.CONF_MINER: miner,
-                const.CONF_ACTION: action,
-                const.CONF_VALUE: value,
-                const.CONF_PRIORITY: int(item.get(const.CONF_PRIORITY, 100)),
+                const.CONF_ACTION: item.get(const.CONF_ACTION, CurtailMode.STOP),
+                const.CONF_VALUE: item.get(const.CONF_VALUE),
+                const.CONF_PRIORITY: int(priority),
             }
         )
     if not found:
         errors[const.CONF_MINERS] = "no_miners_selected"
     return found
-
-
-def tou_schema() -> vol.Schema:
-    band_fields: dict[str, Any] = {
-        "label": {"required": True, "selector": {"text": {}}},
-        "start": {"required": True, "selector": {"time": {}}},
-        "end": {"required": True, "selector": {"time": {}}},
-        "days": {
-            "selector": {
-                "select": {"options": list(_DAYS), "multiple": True, "translation_key": "days"}
-            }
-        },
-        "months": {
-            "selector": {"select": {"options": [str(m) for m in range(1, 13)], "multiple": True}}
-        },
-        "price": {"selector": {"number": {"min": 0, "max": 100000, "step": "any", "mode": "box"}}},
-    }
-    return vol.Schema(
-        {
-            vol.Required(const.CONF_TOU_MODE, default=TouMode.NONE): _select(
-                [m.value for m in TouMode], "tou_mode"
-            ),
-            vol.Optional(const.CONF_BANDS): ObjectSelector(
-                ObjectSelectorConfig(
-                    fields=band_fields, multiple=True, label_field="label", translation_key="bands"
-                )
-            ),
-            vol.Optional(const.CONF_PEAK_LABELS): TextSelector(TextSelectorConfig(multiple=True)),
-            vol.Optional(const.CONF_URDB_JSON): TextSelector(TextSelectorConfig(multiline=True)),
-            vol.Optional(const.CONF_URDB_API_KEY): TextSelector(
-                TextSelectorConfig(type=TextSelectorType.PASSWORD)
-            ),
-            vol.Optional(const.CONF_URDB_LABEL): TextSelector(),
-        }
-    )
-
-
-def _bands(items: object) -> list[dict[str, Any]]:
-    bands = []
-    for item in items if isinstance(items, list) else []:
-        band = {k: v for k, v in item.items() if v not in (None, "", [])}
-        if "months" in band:
-            band["months"] = [int(m) for m in band["months"]]
-        bands.append(band)
-    return bands
-
-
-async def check_tou(
-    hass: HomeAssistant, user_input: Mapping[str, Any], errors: dict[str, str]
-) -> dict[str, Any]:
-    """The TOU options to store; the URDB rate is stored as read (fetched once, here)."""
-    mode = TouMode(user_input[const.CONF_TOU_MODE])
-    labels = [label.strip() for label in user_input.get(const.CONF_PEAK_LABELS) or [] if label]
-    found: dict[str, Any] = {const.CONF_TOU_MODE: mode.value, const.CONF_PEAK_LABELS: labels}
-    timezone = dt_util.get_default_time_zone()
-    label = (user_input.get(const.CONF_URDB_LABEL) or "").strip() or None
-    if mode is TouMode.BANDS:
-        bands = _bands(user_input.get(const.CONF_BANDS))
-        try:
-            parse_bands(bands, timezone=timezone)
-        except TariffError:
-            errors[const.CONF_BANDS] = "invalid_bands"
-        found[const.CONF_BANDS] = bands
-    elif mode is TouMode.URDB_JSON:
-        try:
-            rate = json.loads(user_input.get(const.CONF_URDB_JSON) or "")
-            parse_urdb(rate, timezone=timezone, label=label)
-        except ValueError, TariffError:
-            errors[const.CONF_URDB_JSON] = "invalid_urdb"
-        else:
-            found |= {const.CONF_URDB_RATE: rate, const.CONF_URDB_LABEL: label}
-    elif mode is TouMode.URDB_FETCH:
-        rate = await _fetch_urdb(hass, user_input, label, errors)
-        if rate is not None:
-            found |= {
-                const.CONF_URDB_RATE: rate,
-                const.CONF_URDB_LABEL: label,
-                const.CONF_URDB_API_KEY: user_input.get(const.CONF_URDB_API_KEY),
-            }
-    return found
-
-
-async def _fetch_urdb(
-    hass: HomeAssistant, user_input: Mapping[str, Any], label: str | None, errors: dict[str, str]
-) -> object | None:
-    key = user_input.get(const.CONF_URDB_API_KEY)
-    if not key or not label:
-        errors["base"] = "urdb_key_and_label"
-        return None
-    params = {
-        "version": "latest",
-        "format": "json",
-        "detail": "full",
-        "api_key": key,
-        "getpage": label,
-    }
-    try:
-        async with async_get_clientsession(hass).get(
-            const.URDB_URL, params=params, timeout=aiohttp.ClientTimeout(total=20)
-        ) as response:
-            status, text = response.status, await response.text()
-    except TimeoutError, aiohttp.ClientError:
-        errors["base"] = "urdb_cannot_connect"
-        return None
-    if status in _HTTP_FORBIDDEN:
-        errors[const.CONF_URDB_API_KEY] = "urdb_invalid_api_key"
-        return None
-    try:
-        rate: object = json.loads(text)
-        parse_urdb(rate, timezone=dt_util.get_default_time_zone(), label=label)
-    except ValueError, TariffError:
-        errors[const.CONF_URDB_LABEL] = "urdb_not_found"
-        return None
-    return rate
 
 
 def price_schema() -> vol.Schema:
@@ -302,22 +224,52 @@ def is_price(hass: HomeAssistant, entity_id: str) -> bool:
     return state_number(state) is not None or state.state in ("unknown", "unavailable")
 
 
+def _is_number(hass: HomeAssistant, entity_id: str) -> bool:
+    state = hass.states.get(entity_id)
+    return state is not None and (
+        state_number(state) is not None or state.state in ("unknown", "unavailable")
+    )
+
+
 def check_price(
-    hass: HomeAssistant, user_input: Mapping[str, Any], errors: dict[str, str]
+    hass: HomeAssistant,
+    user_input: Mapping[str, Any],
+    errors: dict[str, str],
+    *,
+    stored: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """The price options to store (`stored`: what the form was filled with).
+
+    A threshold is compared with the price entity's state: without one, "curtail when the
+    price is unavailable" curtailed at once, as if the price were above it. A threshold
+    typed in while price curtailment is off would be kept, doing nothing.
+    """
     found = dict(user_input)
+    for key in (const.CONF_THRESHOLD, const.CONF_HASHPRICE, const.CONF_HYSTERESIS):
+        # The selectors check the range, and NaN is in no range.
+        if key in found and not math.isfinite(found[key]):
+            errors[key] = "invalid_number"
     entity_id = found.get(const.CONF_PRICE_ENTITY)
     if entity_id and not is_price(hass, entity_id):
         errors[const.CONF_PRICE_ENTITY] = "not_a_price"
+    hashprice_entity = found.get(const.CONF_HASHPRICE_ENTITY)
+    if hashprice_entity and not _is_number(hass, hashprice_entity):
+        errors[const.CONF_HASHPRICE_ENTITY] = "not_a_hashprice"
     mode = ThresholdChoice(found[const.CONF_THRESHOLD_MODE])
+    if mode is not ThresholdChoice.NONE and not entity_id:
+        errors[const.CONF_PRICE_ENTITY] = "price_entity_required"
     if mode is ThresholdChoice.FIXED and found.get(const.CONF_THRESHOLD) is None:
         errors[const.CONF_THRESHOLD] = "threshold_required"
     if (
         mode is ThresholdChoice.BREAK_EVEN
         and found.get(const.CONF_HASHPRICE) is None
-        and not found.get(const.CONF_HASHPRICE_ENTITY)
+        and not hashprice_entity
     ):
         errors[const.CONF_HASHPRICE] = "hashprice_required"
+    if mode is ThresholdChoice.NONE:
+        threshold = found.pop(const.CONF_THRESHOLD, None)
+        if threshold is not None and threshold != (stored or {}).get(const.CONF_THRESHOLD):
+            errors[const.CONF_THRESHOLD_MODE] = "threshold_mode_required"
     return found
 
 
@@ -340,6 +292,9 @@ def dr_schema() -> vol.Schema:
             vol.Optional(const.CONF_VTN_CLIENT_SECRET): TextSelector(
                 TextSelectorConfig(type=TextSelectorType.PASSWORD)
             ),
+            vol.Optional(const.CONF_VTN_TOKEN_URL): TextSelector(
+                TextSelectorConfig(type=TextSelectorType.URL)
+            ),
             vol.Optional(const.CONF_VTN_PROGRAM): TextSelector(),
         }
     )
@@ -358,6 +313,12 @@ async def check_dr(
         return found
     try:
         programs = await VenClient(async_get_clientsession(hass), config).programs()
+    except OpenAdrInsecureUrlError as err:
+        token_url = found.get(const.CONF_VTN_TOKEN_URL)
+        field = const.CONF_VTN_TOKEN_URL if err.url == token_url else const.CONF_VTN_URL
+        errors[field] = "vtn_insecure_url"
+    except OpenAdrForeignTokenUrlError:
+        errors[const.CONF_VTN_TOKEN_URL] = "vtn_foreign_token_url"
     except OpenAdrAuthError:
         errors["base"] = "vtn_invalid_auth"
     except OpenAdrConnectionError:
@@ -384,7 +345,16 @@ def safety_schema() -> vol.Schema:
 
 def check_safety(user_input: Mapping[str, Any], errors: dict[str, str]) -> dict[str, Any]:
     found = dict(user_input)
+    for key, value in found.items():
+        # The selectors check the range, and NaN is in no range.
+        if isinstance(value, float) and not math.isfinite(value):
+            errors[key] = "invalid_number"
+    if errors:
+        return found
     max_length = float(found[const.CONF_MAX_LENGTH] or 0)
-    if 0 < max_length < float(found[const.CONF_MIN_OFF]):
+    if 0 < max_length < 1:
+        # A limit this short rounds to none at all, which the engine refuses.
+        errors[const.CONF_MAX_LENGTH] = "max_length_too_short"
+    elif 0 < max_length < float(found[const.CONF_MIN_OFF]):
         errors[const.CONF_MAX_LENGTH] = "max_length_below_min_off"
     return found
