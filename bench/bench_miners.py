@@ -36,7 +36,7 @@ import tempfile
 import time
 from typing import Any
 
-from bench.fleet import fleet_miners, start_fleet
+from bench.fleet import fleet_miners, resolve_without_mdns, start_fleet
 
 ROOT = Path(__file__).resolve().parent.parent
 STATUS = "127.0.19.1:18199"
@@ -132,12 +132,8 @@ async def run_size(size: int, interval: int) -> dict[str, float]:
 
 
 async def _measure(size: int, interval: int, config_dir: str) -> dict[str, float]:
-    from aiohttp.resolver import ThreadedResolver
     from homeassistant import loader
-    from homeassistant.helpers import (
-        aiohttp_client,
-        frame,
-    )
+    from homeassistant.helpers import frame
     from homeassistant.helpers.device_registry import format_mac
     from homeassistant.setup import async_setup_component
     from pytest_homeassistant_custom_component.common import (
@@ -154,7 +150,7 @@ async def _measure(size: int, interval: int, config_dir: str) -> dict[str, float
     from custom_components.home_miner.miner import client as miner_client
 
     # Loopback only: resolve without mDNS, so no Zeroconf socket opens (as the tests do).
-    aiohttp_client._async_make_resolver = lambda hass: ThreadedResolver()
+    resolve_without_mdns()
 
     miners = fleet_miners(STATUS)
     async with async_test_home_assistant(config_dir=config_dir) as hass:

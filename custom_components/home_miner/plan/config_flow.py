@@ -66,6 +66,7 @@ class PlanSteps(FlowHandler[Any, ConfigFlowResult, str]):
         schema: vol.Schema,
         user_input: Mapping[str, Any] | None,
         errors: dict[str, str],
+        placeholders: Mapping[str, str] | None = None,
     ) -> ConfigFlowResult:
         suggested = _as_shown({**self._plan_defaults, **self._plan, **(user_input or {})})
         if const.CONF_URDB_RATE in suggested and const.CONF_URDB_JSON not in suggested:
@@ -74,6 +75,7 @@ class PlanSteps(FlowHandler[Any, ConfigFlowResult, str]):
             step_id=step_id,
             data_schema=self.add_suggested_values_to_schema(schema, suggested),
             errors=errors,
+            description_placeholders=dict(placeholders or {}),
         )
 
     async def async_step_plan(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
@@ -118,16 +120,17 @@ class PlanSteps(FlowHandler[Any, ConfigFlowResult, str]):
     ) -> ConfigFlowResult:
         """Time-of-use: bands, or a URDB rate pasted or fetched from OpenEI."""
         errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {}
         if user_input is not None:
             if form_tou.tou_without_source(user_input, self._plan_defaults):
                 errors[const.CONF_TOU_MODE] = "tou_source_required"
-            found = await form_tou.check_tou(self.hass, user_input, errors)
+            found = await form_tou.check_tou(self.hass, user_input, errors, placeholders)
             if not errors:
                 for key in (const.CONF_BANDS, const.CONF_URDB_RATE, const.CONF_URDB_LABEL):
                     self._plan.pop(key, None)
                 self._plan.update(found)
                 return await self.async_step_plan_price()
-        return self._plan_form("plan_tou", form_tou.tou_schema(), user_input, errors)
+        return self._plan_form("plan_tou", form_tou.tou_schema(), user_input, errors, placeholders)
 
     async def async_step_plan_price(
         self, user_input: dict[str, Any] | None = None

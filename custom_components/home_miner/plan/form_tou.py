@@ -136,9 +136,13 @@ def tou_without_source(user_input: Mapping[str, Any], stored: Mapping[str, Any])
 
 
 async def check_tou(
-    hass: HomeAssistant, user_input: Mapping[str, Any], errors: dict[str, str]
+    hass: HomeAssistant,
+    user_input: Mapping[str, Any],
+    errors: dict[str, str],
+    placeholders: dict[str, str],
 ) -> dict[str, Any]:
-    """The TOU options to store; of a URDB rate (fetched once, here) only what the plan uses."""
+    """The TOU options to store; of a URDB rate (fetched once, here) only what the plan uses.
+    An error's details (an expired rate's dates) go into `placeholders`."""
     mode = TouMode(user_input[const.CONF_TOU_MODE])
     labels = _peak_labels(user_input, errors)
     found: dict[str, Any] = {const.CONF_TOU_MODE: mode.value, const.CONF_PEAK_LABELS: labels}
@@ -154,12 +158,18 @@ async def check_tou(
     elif mode is TouMode.URDB_JSON:
         text = user_input.get(const.CONF_URDB_JSON) or ""
         rate = await _read_urdb(
-            hass, text, label, errors, field=const.CONF_URDB_JSON, unreadable="invalid_urdb"
+            hass,
+            text,
+            label,
+            errors,
+            placeholders,
+            field=const.CONF_URDB_JSON,
+            unreadable="invalid_urdb",
         )
         if rate is not None:
             found |= {const.CONF_URDB_RATE: rate, const.CONF_URDB_LABEL: label}
     elif mode is TouMode.URDB_FETCH:
-        rate = await _fetch_urdb(hass, user_input, label, errors)
+        rate = await _fetch_urdb(hass, user_input, label, errors, placeholders)
         if rate is not None:
             found |= {
                 const.CONF_URDB_RATE: rate,
@@ -174,6 +184,7 @@ async def _read_urdb(
     text: str,
     label: str | None,
     errors: dict[str, str],
+    placeholders: dict[str, str],
     *,
     field: str,
     unreadable: str,
@@ -189,12 +200,19 @@ async def _read_urdb(
         errors[field] = next(
             (key for kind, key in _URDB_ERRORS.items() if isinstance(err, kind)), unreadable
         )
+        if isinstance(err, UrdbExpiredError):
+            placeholders["urdb_start"] = err.start.date().isoformat() if err.start else "?"
+            placeholders["urdb_end"] = err.end.date().isoformat()
         return None
     return tariff.as_urdb()
 
 
 async def _fetch_urdb(
-    hass: HomeAssistant, user_input: Mapping[str, Any], label: str | None, errors: dict[str, str]
+    hass: HomeAssistant,
+    user_input: Mapping[str, Any],
+    label: str | None,
+    errors: dict[str, str],
+    placeholders: dict[str, str],
 ) -> dict[str, Any] | None:
     key = user_input.get(const.CONF_URDB_API_KEY)
     if not key or not label:
@@ -219,5 +237,11 @@ async def _fetch_urdb(
         errors[const.CONF_URDB_API_KEY] = "urdb_invalid_api_key"
         return None
     return await _read_urdb(
-        hass, text, label, errors, field=const.CONF_URDB_LABEL, unreadable="urdb_not_found"
+        hass,
+        text,
+        label,
+        errors,
+        placeholders,
+        field=const.CONF_URDB_LABEL,
+        unreadable="urdb_not_found",
     )
