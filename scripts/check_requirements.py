@@ -29,8 +29,6 @@ import re
 import subprocess
 import sys
 
-from packaging.requirements import Requirement
-
 ROOT = Path(__file__).resolve().parent.parent
 INTEGRATION = ROOT / "custom_components" / "home_miner"
 NEWEST = "2026.11.0"
@@ -74,7 +72,7 @@ def release_venv(release: str, python: str) -> Path:
     """A venv with exactly this release of Home Assistant (kept in .cache/ between runs)."""
     venv = CACHE / f"ha-{release}"
     marker = venv / "homeassistant-installed"
-    if marker.exists() and (venv / "bin" / "python").exists():
+    if marker.exists() and (venv / "bin" / "python").exists() and marker.read_text() != release:
         return venv
     if not (venv / "bin" / "python").exists():
         result = run([str(UV), "venv", "--quiet", "--python", python, str(venv)])
@@ -86,8 +84,23 @@ def release_venv(release: str, python: str) -> Path:
     )  # fmt: skip
     if result.returncode:
         raise SystemExit(f"installing Home Assistant {release}: {result.stderr}")
-    marker.write_text(release)
+    # What the release alone installs: a fresh case removes everything else first.
+    marker.write_text("\n".join(sorted(_installed(venv))))
     return venv
+
+
+def _installed(venv: Path) -> set[str]:
+    freeze = run([str(UV), "pip", "freeze", "--python", str(venv / "bin" / "python")])
+    return {line.split("==")[0].lower() for line in freeze.stdout.splitlines() if "==" in line}
+
+
+def _reset(venv: Path) -> None:
+    """Back to the release as installed: nothing an earlier case installed stays behind."""
+    baseline = set((venv / "homeassistant-installed").read_text().split())
+    extra = sorted(_installed(venv) - baseline)
+    if extra:
+        run([str(UV), "pip", "uninstall", "--quiet", "--python", str(venv / "bin" / "python"),
+             *extra])  # fmt: skip
 
 
 def check(venv: Path, requirements: list[str]) -> list[str]:
@@ -95,8 +108,7 @@ def check(venv: Path, requirements: list[str]) -> list[str]:
     python = str(venv / "bin" / "python")
     problems: list[str] = []
     for case in ("fresh", "upgrade"):
-        names = [Requirement(r).name for r in requirements]
-        run([str(UV), "pip", "uninstall", "--quiet", "--python", python, *names, "pyasic"])
+        _reset(venv)
         if case == "upgrade":
             result = run([str(UV), "pip", "install", "--quiet", "--python", python, PREVIOUS])
             if result.returncode:
