@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import timedelta, tzinfo
+from dataclasses import dataclass, replace
+from datetime import date, timedelta, tzinfo
 from typing import Any
 
 from ..curtailment import (
+    BandTariff,
     CurtailAction,
     CurtailMode,
     ManualOverride,
@@ -18,6 +19,7 @@ from ..curtailment import (
     PriceThreshold,
     Tariff,
     ThresholdMode,
+    UrdbTariff,
     VenConfig,
     parse_bands,
     parse_urdb,
@@ -30,6 +32,7 @@ from .const import (
     CONF_DR_ENTITIES,
     CONF_HASHPRICE,
     CONF_HASHPRICE_ENTITY,
+    CONF_HOLIDAYS,
     CONF_HYSTERESIS,
     CONF_MAX_LENGTH,
     CONF_MIN_OFF,
@@ -105,6 +108,7 @@ class PlanConfig:
 
     miners: Mapping[str, MinerPlan]
     tariff: Tariff | None
+    holiday_calendar: str | None
     peak_labels: frozenset[str]
     price_entity: str | None
     price_preset: PricePreset | None
@@ -131,6 +135,7 @@ class PlanConfig:
         return cls(
             miners={item[CONF_MINER]: miner_plan(item) for item in options.get(CONF_MINERS, [])},
             tariff=tariff_from_options(options, timezone),
+            holiday_calendar=options.get(CONF_HOLIDAYS) or None,
             peak_labels=frozenset(options.get(CONF_PEAK_LABELS) or ["peak"]),
             price_entity=options.get(CONF_PRICE_ENTITY) or None,
             price_preset=None if preset == "none" else PricePreset(preset),
@@ -150,6 +155,13 @@ class PlanConfig:
             max_curtailment=timedelta(minutes=max_length) if max_length > 0 else None,
             observe_only=bool(options.get(CONF_OBSERVE_ONLY, False)),
         )
+
+    def with_holidays(self, days: frozenset[date]) -> PlanConfig:
+        """The same plan, its tariff billing `days` (besides its own holidays) as weekends."""
+        tariff = self.tariff
+        if not isinstance(tariff, BandTariff | UrdbTariff) or not days:
+            return self
+        return replace(self, tariff=replace(tariff, holidays=tariff.holidays | days))
 
     def price_threshold(self, hashprice: float | None) -> PriceThreshold | None:
         if self.threshold_mode is ThresholdChoice.FIXED and self.threshold is not None:

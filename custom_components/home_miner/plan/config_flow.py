@@ -126,7 +126,12 @@ class PlanSteps(FlowHandler[Any, ConfigFlowResult, str]):
                 errors[const.CONF_TOU_MODE] = "tou_source_required"
             found = await form_tou.check_tou(self.hass, user_input, errors, placeholders)
             if not errors:
-                for key in (const.CONF_BANDS, const.CONF_URDB_RATE, const.CONF_URDB_LABEL):
+                for key in (
+                    const.CONF_BANDS,
+                    const.CONF_URDB_RATE,
+                    const.CONF_URDB_LABEL,
+                    const.CONF_HOLIDAYS,
+                ):
                     self._plan.pop(key, None)
                 self._plan.update(found)
                 return await self.async_step_plan_price()

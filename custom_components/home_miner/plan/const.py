@@ -16,6 +16,9 @@ CONF_PRIORITY: Final = "priority"
 CONF_TOU_MODE: Final = "tou_mode"
 CONF_BANDS: Final = "bands"
 CONF_PEAK_LABELS: Final = "peak_labels"
+# A calendar whose all-day events are holidays (the core Holiday or Workday integration's),
+# billed as weekend days by bands and URDB rates alike.
+CONF_HOLIDAYS: Final = "holiday_calendar"
 CONF_URDB_JSON: Final = "urdb_json"
 CONF_URDB_API_KEY: Final = "urdb_api_key"
 CONF_URDB_LABEL: Final = "urdb_label"
@@ -72,6 +75,8 @@ SAVE_DELAY: Final = 1.0
 VTN_POLL_INTERVAL: Final = timedelta(seconds=60)
 CALENDAR_REFRESH: Final = timedelta(minutes=15)
 CALENDAR_LOOKBACK: Final = timedelta(days=1)
+# Holidays are read this far ahead (the schedule's horizon and a margin).
+HOLIDAY_HORIZON: Final = timedelta(days=7)
 ENERGY_TICK: Final = timedelta(minutes=1)
 SCHEDULE_HORIZON: Final = timedelta(hours=48)
 # Only the state is known: look again this soon even if the price entity stays quiet.

@@ -91,7 +91,9 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
         super().__init__(
             hass, LOGGER, config_entry=config_entry, name=f"{DOMAIN} plan {config_entry.title}"
         )
-        self.config = PlanConfig.from_options(config_entry.options, dt_util.get_default_time_zone())
+        self.config = self._configured = PlanConfig.from_options(
+            config_entry.options, dt_util.get_default_time_zone()
+        )
         self.feeds = Feeds(hass, self.config)
         self.memory = PlanMemory()
         self.actuators: dict[str, MinerActuator] = {}
@@ -145,6 +147,7 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
         if memory.state.window_start is not None:
             self.feeds.grace_until = now + const.RESTART_GRACE
         await self.feeds.async_refresh_calendars(now)
+        await self.async_read_holidays(now)
         await self.feeds.async_poll_vtn(now)
 
     async def _async_load_memory(self) -> PlanMemory:
@@ -464,8 +467,17 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
         self.async_decide(when)
 
     async def async_refresh_calendars(self) -> None:
-        await self.feeds.async_refresh_calendars(dt_util.utcnow())
+        now = dt_util.utcnow()
+        await self.feeds.async_refresh_calendars(now)
+        await self.async_read_holidays(now)
         self.async_decide()
+
+    async def async_read_holidays(self, now: datetime) -> None:
+        """The tariff bills the holiday calendar's days ahead as weekends (unreadable: as it
+        did)."""
+        days = await self.feeds.async_read_holidays(now)
+        if days is not None:
+            self.config = self._configured.with_holidays(days)
 
     async def async_poll_vtn(self) -> None:
         if await self.feeds.async_poll_vtn(dt_util.utcnow()):

@@ -8,7 +8,7 @@ is not ended by an entity that has not loaded yet."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 import math
 
 from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
@@ -31,7 +31,7 @@ from ..curtailment import (
     parse_prices,
 )
 from .config import PlanConfig
-from .const import CALENDAR_LOOKBACK, SCHEDULE_HORIZON, STATE_PRICE_VALIDITY
+from .const import CALENDAR_LOOKBACK, HOLIDAY_HORIZON, SCHEDULE_HORIZON, STATE_PRICE_VALIDITY
 
 
 def state_number(state: State | None) -> float | None:
@@ -43,6 +43,16 @@ def state_number(state: State | None) -> float | None:
     except ValueError:
         return None
     return value if math.isfinite(value) else None
+
+
+def _all_day(value: object) -> date | None:
+    """The date of an all-day event's start or end (`YYYY-MM-DD`); None for a timed one."""
+    if not isinstance(value, str) or len(value) != len("2026-11-26"):
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
 
 
 def _reported(state: State | None) -> bool:
@@ -200,6 +210,39 @@ class Feeds:
         changed = events != self.calendar_events
         self.calendar_events = events
         return changed
+
+    async def async_read_holidays(self, now: datetime) -> frozenset[date] | None:
+        """The days of the holiday calendar's all-day events ahead; None if it cannot be read
+        (the plan then keeps the holidays it had)."""
+        calendar_id = self.config.holiday_calendar
+        if not calendar_id:
+            return frozenset()
+        try:
+            response = await self.hass.services.async_call(
+                "calendar",
+                "get_events",
+                {
+                    "entity_id": calendar_id,
+                    "start_date_time": now - CALENDAR_LOOKBACK,
+                    "end_date_time": now + HOLIDAY_HORIZON,
+                },
+                blocking=True,
+                return_response=True,
+            )
+        except HomeAssistantError as err:
+            LOGGER.warning("Cannot read the holidays of %s: %s", calendar_id, err)
+            return None
+        found: set[date] = set()
+        answer = (response or {}).get(calendar_id)
+        events = answer.get("events") if isinstance(answer, dict) else None
+        for event in events if isinstance(events, list) else []:
+            if not isinstance(event, dict):
+                continue
+            start, end = _all_day(event.get("start")), _all_day(event.get("end"))
+            while start is not None and end is not None and start < end:
+                found.add(start)
+                start += timedelta(days=1)
+        return frozenset(found)
 
     async def async_poll_vtn(self, now: datetime) -> bool:
         """Ask the VTN for events; `True` if they changed. Down: the last events stay."""

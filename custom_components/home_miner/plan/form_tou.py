@@ -10,6 +10,8 @@ import aiohttp
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
+    EntitySelector,
+    EntitySelectorConfig,
     ObjectSelectorConfig,
     TextSelector,
     TextSelectorConfig,
@@ -80,6 +82,9 @@ def tou_schema() -> vol.Schema:
                 TextSelectorConfig(type=TextSelectorType.PASSWORD)
             ),
             vol.Optional(const.CONF_URDB_LABEL): TextSelector(),
+            vol.Optional(const.CONF_HOLIDAYS): EntitySelector(
+                EntitySelectorConfig(domain="calendar")
+            ),
         }
     )
 
@@ -135,6 +140,14 @@ def tou_without_source(user_input: Mapping[str, Any], stored: Mapping[str, Any])
     return bool(text) and (rate is None or text != json.dumps(rate))
 
 
+def _is_calendar(hass: HomeAssistant, entity_id: object) -> bool:
+    return (
+        isinstance(entity_id, str)
+        and entity_id.startswith("calendar.")
+        and hass.states.get(entity_id) is not None
+    )
+
+
 async def check_tou(
     hass: HomeAssistant,
     user_input: Mapping[str, Any],
@@ -148,6 +161,11 @@ async def check_tou(
     found: dict[str, Any] = {const.CONF_TOU_MODE: mode.value, const.CONF_PEAK_LABELS: labels}
     timezone = dt_util.get_default_time_zone()
     label = (user_input.get(const.CONF_URDB_LABEL) or "").strip() or None
+    if holidays := user_input.get(const.CONF_HOLIDAYS):
+        if not _is_calendar(hass, holidays):
+            errors[const.CONF_HOLIDAYS] = "not_a_calendar"
+        elif mode is not TouMode.NONE:
+            found[const.CONF_HOLIDAYS] = holidays
     if mode is TouMode.BANDS:
         bands = _bands(user_input.get(const.CONF_BANDS))
         try:

@@ -48,7 +48,7 @@ class PlanTriggers:
             entry.async_on_unload(
                 async_track_time_interval(hass, self._on_vtn_poll, const.VTN_POLL_INTERVAL)
             )
-        if plan.config.calendars:
+        if plan.config.calendars or plan.config.holiday_calendar:
             entry.async_on_unload(
                 async_track_time_interval(hass, self._on_calendar_tick, const.CALENDAR_REFRESH)
             )
