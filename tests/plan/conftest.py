@@ -19,6 +19,7 @@ import pytest
 
 from custom_components.home_miner.const import DOMAIN
 from custom_components.home_miner.plan import PlanCoordinator
+from custom_components.home_miner.plan.actuator import miner_coordinator
 from tests.conftest import SimFactory
 from tests.curtailment.conftest import VtnFactory, openadr_spec, start_vtn  # noqa: F401
 from tests.home_miner.conftest import (  # noqa: F401
@@ -171,6 +172,15 @@ async def settle(hass: HomeAssistant, plan: PlanCoordinator) -> None:
             return
         await asyncio.sleep(0.02)
     raise AssertionError("commands still running")
+
+
+async def poll(hass: HomeAssistant, miner: BitaxeMiner, count: int = 1) -> None:
+    """Let the miner's coordinator poll it `count` times, as its interval would."""
+    coordinator = miner_coordinator(hass, miner_id(miner))
+    assert coordinator is not None
+    for _ in range(count):
+        await coordinator.async_refresh()
+        await hass.async_block_till_done()
 
 
 @pytest.fixture

@@ -12,20 +12,11 @@ from homeassistant.core import HomeAssistant
 import pytest
 
 from custom_components.home_miner.const import DOMAIN
-from custom_components.home_miner.plan.actuator import miner_coordinator
 
-from .conftest import AddPlan, Fleet, miner_id, plan_of, settle
+from .conftest import AddPlan, Fleet, miner_id, plan_of, poll, settle
 
 ALERT = "input_boolean.grid_alert"
 DR = {"dr_entities": [ALERT]}
-
-
-async def _polls(hass: HomeAssistant, mac: str, count: int) -> None:
-    coordinator = miner_coordinator(hass, mac)
-    assert coordinator is not None
-    for _ in range(count):
-        await coordinator.async_refresh()
-        await hass.async_block_till_done()
 
 
 async def test_a_paused_miner_that_reboots_is_paused_again(
@@ -41,14 +32,14 @@ async def test_a_paused_miner_that_reboots_is_paused_again(
     await settle(hass, plan)
     assert miner.paused
     miner.boot_time -= 3600  # up for an hour (uptime counts whole seconds)
-    await _polls(hass, miner_id(miner), 1)
+    await poll(hass, miner)
     miner.reboot()
     await asyncio.sleep(0.5)
     assert not miner.paused, "the reboot lost the pause"
     for _ in range(3):
         plan.async_decide()
     await settle(hass, plan)
-    await _polls(hass, miner_id(miner), 2)
+    await poll(hass, miner, 2)
     await settle(hass, plan)
     assert miner.paused, "seen mining again after a reboot: stopped again"
     assert plan.data.overridden == set()
@@ -62,12 +53,12 @@ async def test_resumed_in_the_miners_own_web_ui_is_left_to_the_person(
     plan = plan_of(await add_plan([{"miner": miner_id(miner), "action": "stop"}], dr=DR))
     await settle(hass, plan)
     assert miner.paused
-    await _polls(hass, miner_id(miner), 1)
+    await poll(hass, miner)
     async with aiohttp.ClientSession() as session:
         response = await session.post(f"http://{miner.ip}/api/system/resume")
         assert response.status == 200
     await asyncio.sleep(0.2)
-    await _polls(hass, miner_id(miner), 2)
+    await poll(hass, miner, 2)
     await settle(hass, plan)
     assert not miner.paused, "the person's resume stands"
     assert plan.data.overridden == {miner_id(miner)}
@@ -121,7 +112,7 @@ async def test_energy_avoided_is_booked_from_what_the_miners_confirm(
             break
     assert obeys.paused
     assert not ignores.paused
-    await _polls(hass, miner_id(obeys), 1)
+    await poll(hass, obeys)
     start = plan.memory.accounted_at
     assert start is not None
     plan.async_account_energy(start)
@@ -142,7 +133,7 @@ async def test_a_retry_waiting_out_its_delay_goes_when_the_miner_is_back(
     plan = plan_of(await add_plan([{"miner": miner_id(miner), "action": "stop"}], dr=DR))
     await settle(hass, plan)
     await miner.power_off()
-    await _polls(hass, miner_id(miner), 1)  # seen unavailable
+    await poll(hass, miner)  # seen unavailable
     hass.states.async_set(ALERT, "on")
     await hass.async_block_till_done()
     actuator = plan.actuators[miner_id(miner)]
@@ -152,7 +143,7 @@ async def test_a_retry_waiting_out_its_delay_goes_when_the_miner_is_back(
             break
     assert actuator.failures, "the stop failed once and waits out its retry delay"
     await miner.power_on()
-    await _polls(hass, miner_id(miner), 1)  # seen back
+    await poll(hass, miner)  # seen back
     for _ in range(60):
         await asyncio.sleep(0.05)
         if miner.paused:

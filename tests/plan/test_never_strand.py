@@ -13,7 +13,8 @@ from homeassistant.helpers.storage import Store
 import pytest
 
 from custom_components.home_miner.const import DOMAIN
-from custom_components.home_miner.plan import const as plan_const
+from custom_components.home_miner.plan import PlanCoordinator, const as plan_const
+from tests.simulator.esp_miner import BitaxeMiner
 
 from .conftest import AddPlan, Fleet, miner_id, plan_of, settle
 from .test_tou import PEAK
@@ -176,33 +177,43 @@ async def test_min_off_longer_than_the_maximum_is_cut_to_it(
     assert not miner.paused, "back at window start + maximum, whatever min-off says"
 
 
-async def test_a_restart_keeps_the_window_until_its_feeds_have_loaded(
+ALERT = "input_boolean.grid_alert"
+
+
+async def _restarted_with_the_alert_not_loaded(
     hass: HomeAssistant, fleet: Fleet, add_plan: AddPlan
-) -> None:
-    """Found: after a restart, a DR entity not loaded yet counted as "no event": the miners
-    restarted mid-event (and with the default min-on stayed on at least 5 min)."""
-    alert = "input_boolean.grid_alert"
-    hass.states.async_set(alert, "on")
+) -> tuple[BitaxeMiner, PlanCoordinator]:
+    """A miner stopped by a DR alert, then Home Assistant restarted before the alert's
+    entity has loaded."""
+    hass.states.async_set(ALERT, "on")
     (miner,) = await fleet("Gamma 601")
     entry = await add_plan(
         [{"miner": miner_id(miner), "action": "stop"}],
-        dr={"dr_entities": [alert]},
+        dr={"dr_entities": [ALERT]},
         safety={"max_length_minutes": 120},
     )
     await settle(hass, plan_of(entry))
     assert miner.paused
     await hass.config_entries.async_unload(entry.entry_id)
-    hass.states.async_remove(alert)  # as at a start, before input_boolean has loaded
+    hass.states.async_remove(ALERT)  # as at a start, before input_boolean has loaded
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
-    plan = plan_of(entry)
+    return miner, plan_of(entry)
+
+
+async def test_a_restart_keeps_the_window_until_its_feeds_have_loaded(
+    hass: HomeAssistant, fleet: Fleet, add_plan: AddPlan
+) -> None:
+    """Found: after a restart, a DR entity not loaded yet counted as "no event": the miners
+    restarted mid-event (and with the default min-on stayed on at least 5 min)."""
+    miner, plan = await _restarted_with_the_alert_not_loaded(hass, fleet, add_plan)
     await settle(hass, plan)
     assert miner.paused, "the event is still on as far as anyone knows"
     assert plan.data.decision.curtailed
-    hass.states.async_set(alert, "on")
+    hass.states.async_set(ALERT, "on")
     await settle(hass, plan)
     assert miner.paused
-    hass.states.async_set(alert, "off")
+    hass.states.async_set(ALERT, "off")
     await settle(hass, plan)
     assert not miner.paused
 
@@ -210,20 +221,7 @@ async def test_a_restart_keeps_the_window_until_its_feeds_have_loaded(
 async def test_a_feed_that_never_loads_is_missing_after_the_grace(
     hass: HomeAssistant, fleet: Fleet, add_plan: AddPlan
 ) -> None:
-    alert = "input_boolean.grid_alert"
-    hass.states.async_set(alert, "on")
-    (miner,) = await fleet("Gamma 601")
-    entry = await add_plan(
-        [{"miner": miner_id(miner), "action": "stop"}],
-        dr={"dr_entities": [alert]},
-        safety={"max_length_minutes": 120},
-    )
-    await settle(hass, plan_of(entry))
-    await hass.config_entries.async_unload(entry.entry_id)
-    hass.states.async_remove(alert)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    plan = plan_of(entry)
+    miner, plan = await _restarted_with_the_alert_not_loaded(hass, fleet, add_plan)
     assert plan.feeds.grace_until is not None
     assert plan._timer_at is not None
     assert plan._timer_at <= plan.feeds.grace_until, "a decision is due when the grace ends"

@@ -17,21 +17,12 @@ from homeassistant.setup import async_setup_component
 import pytest
 
 from custom_components.home_miner.const import DOMAIN
-from custom_components.home_miner.plan.actuator import miner_coordinator
-from tests.simulator.esp_miner import BitaxeMiner
 
-from .conftest import AddPlan, Fleet, miner_id, plan_of, settle
+from .conftest import AddPlan, Fleet, miner_id, plan_of, poll, settle
 
 ALERT = "input_boolean.grid_alert"
 DR = {"dr_entities": [ALERT]}
 SWITCH = "switch.axe2_mining"
-
-
-async def _polls(hass: HomeAssistant, miner: BitaxeMiner) -> None:
-    coordinator = miner_coordinator(hass, miner_id(miner))
-    assert coordinator is not None
-    await coordinator.async_refresh()
-    await hass.async_block_till_done()
 
 
 def _device_id(hass: HomeAssistant) -> str:
@@ -184,7 +175,7 @@ async def test_a_miner_the_person_runs_counts_in_the_fleet_budget(
             "number", "set_value", {"entity_id": number, "value": top}, blocking=True
         )
     await settle(hass, plan)
-    await _polls(hass, turned_down)
+    await poll(hass, turned_down)
     plan.async_decide()
     await settle(hass, plan)
     assert plan.data.overridden == {miner_id(turned_down)}
