@@ -20,6 +20,7 @@ from .plan import (
     async_unload_plan_entry,
     is_plan,
 )
+from .plan.owed import async_setup_owed, owed_hand_backs
 from .plan.services import async_setup_services
 
 PLATFORMS: list[Platform] = [
@@ -51,8 +52,9 @@ DATA_UNLOADED: HassKey[dict[str, MinerCoordinator]] = HassKey(f"{DOMAIN}_unloade
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the plan actions, once for every entry."""
+    """Register the plan actions, once for every entry; read the hand-backs owed."""
     async_setup_services(hass)
+    await async_setup_owed(hass)
     return True
 
 
@@ -67,6 +69,15 @@ async def async_setup_entry(hass: HomeAssistant, entry: MinerConfigEntry) -> boo
     coordinator.platforms = _miner_platforms(coordinator.client.capabilities)
     await hass.config_entries.async_forward_entry_setups(entry, coordinator.platforms)
     coordinator.async_start_polling()
+    if (owed := owed_hand_backs(hass)) is not None and entry.unique_id is not None:
+        miner_id = entry.unique_id
+
+        @callback
+        def _on_poll() -> None:
+            owed.async_miner_polled(miner_id, coordinator)
+
+        entry.async_on_unload(coordinator.async_add_listener(_on_poll))
+        _on_poll()
 
     @callback
     def _on_state_change() -> None:

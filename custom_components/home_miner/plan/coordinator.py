@@ -8,7 +8,7 @@ leaves or goes unavailable, and when the user acts. Nothing polls the decision.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
@@ -42,6 +42,7 @@ from ..curtailment import (
     windows,
 )
 from ..curtailment.fleet import fleet_efficiency
+from ..curtailment.tariff import WallClockTariff
 from . import const
 from .accounting import avoided_w, book
 from .actuator import RUN, Command, MinerActuator, miner_coordinator
@@ -50,6 +51,7 @@ from .feeds import Feeds
 from .handback import async_hand_back, hand_back_pending
 from .memory import MinerCaps, PlanMemory
 from .overrides import MinerOverrides
+from .owed import owed_hand_backs
 from .triggers import PlanTriggers
 
 type PlanConfigEntry = ConfigEntry[PlanCoordinator]
@@ -95,6 +97,7 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
             config_entry.options, dt_util.get_default_time_zone()
         )
         self.feeds = Feeds(hass, self.config)
+        self._holidays: frozenset[date] = frozenset()
         self.memory = PlanMemory()
         self.actuators: dict[str, MinerActuator] = {}
         self._store: Store[dict[str, Any]] = Store(
@@ -114,16 +117,22 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
         memory = self.memory = await self._async_load_memory()
         # What a miner was told is unknown after lost memory: each is handed back (run).
         unknown = None if self._memory_lost else RUN
+        owed = owed_hand_backs(self.hass)
         for miner_id in {*self.config.miners, *memory.applied, *memory.restore_limits}:
             # A command that was on its way when Home Assistant stopped may or may not have
             # landed: what the miner was told is unknown, the next decision tells it again.
             applied = None if miner_id in memory.sending else memory.applied.get(miner_id, unknown)
+            restore_limit = memory.restore_limits.get(miner_id)
+            debt = owed.take(miner_id) if owed and miner_id in self.config.miners else None
+            if debt is not None and applied in (None, RUN) and restore_limit is None:
+                # A gone plan left it curtailed: this plan starts from there.
+                applied, restore_limit = debt.applied, debt.restore_limit_w
             actuator = MinerActuator(
                 self.hass,
                 self.config_entry,
                 miner_id,
                 applied=applied,
-                restore_limit_w=memory.restore_limits.get(miner_id),
+                restore_limit_w=restore_limit,
                 on_change=self.save,
                 write_ahead=self.async_save_now,
             )
@@ -477,7 +486,20 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
         did)."""
         days = await self.feeds.async_read_holidays(now)
         if days is not None:
+            self._holidays = days
             self.config = self._configured.with_holidays(days)
+
+    @callback
+    def async_time_zone_changed(self) -> None:
+        """Home Assistant's time zone is set anew: the tariff's bands and URDB schedule are
+        the home's wall clock, so they follow it."""
+        zone = dt_util.get_default_time_zone()
+        tariff = self.config.tariff
+        if not isinstance(tariff, WallClockTariff) or tariff.tz == zone:
+            return
+        self._configured = PlanConfig.from_options(self.config_entry.options, zone)
+        self.config = self._configured.with_holidays(self._holidays)
+        self.async_decide()
 
     async def async_poll_vtn(self) -> None:
         if await self.feeds.async_poll_vtn(dt_util.utcnow()):

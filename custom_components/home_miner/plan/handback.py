@@ -12,6 +12,7 @@ from ..curtailment import StateFormatError
 from . import const
 from .actuator import RUN, Command, MinerActuator
 from .memory import PlanMemory
+from .owed import Owed, owed_hand_backs
 
 if TYPE_CHECKING:
     from .coordinator import PlanCoordinator
@@ -49,7 +50,26 @@ async def async_hand_back(plan: PlanCoordinator) -> None:
         await actuator.async_hand_back()
 
     await asyncio.gather(*(_in_turn(i, actuator) for i, actuator in enumerate(actuators)))
+    _owe_what_is_left(plan.hass, plan.config_entry, actuators)
     await plan.async_save_now()
+
+
+def _owe_what_is_left(
+    hass: HomeAssistant, plan_entry: ConfigEntry, actuators: list[MinerActuator]
+) -> None:
+    """Miners that could not be reached are handed back when they are (plan/owed.py)."""
+    if (owed := owed_hand_backs(hass)) is None:
+        return
+    for actuator in actuators:
+        if not actuator.handed_back:
+            owed.owe(
+                actuator.miner_id,
+                Owed(
+                    applied=actuator.applied,
+                    restore_limit_w=actuator.restore_limit_w,
+                    plan=plan_entry.title,
+                ),
+            )
 
 
 async def async_hand_back_stored(
@@ -75,3 +95,4 @@ async def async_hand_back_stored(
         for miner_id in {*memory.applied, *memory.restore_limits, *miners}
     ]
     await asyncio.gather(*(actuator.async_hand_back() for actuator in actuators))
+    _owe_what_is_left(hass, plan_entry, actuators)

@@ -1,8 +1,9 @@
 """Everything that calls for a new decision of a plan, wired to Home Assistant.
 
 Price and DR entities changing state, the VTN poll bringing new events, calendars read again,
-miners joining, leaving or going unavailable, and a person changing a miner through its
-entities (by any path: the entity, its device, area or label, an automation or a script).
+miners joining, leaving or going unavailable, a person changing a miner through its entities
+(by any path: the entity, its device, area or label, an automation or a script), and Home
+Assistant's time zone set anew.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from homeassistant.const import EVENT_CORE_CONFIG_UPDATE
 from homeassistant.core import CALLBACK_TYPE, Event, callback
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.event import (
@@ -61,8 +63,13 @@ class PlanTriggers:
         entry.async_on_unload(
             async_dispatcher_connect(hass, SIGNAL_MINERS_CHANGED, self._on_miners_changed)
         )
+        entry.async_on_unload(hass.bus.async_listen(EVENT_CORE_CONFIG_UPDATE, self._on_core_config))
         entry.async_on_unload(self._stop_watching_miners)
         self._watch_miners()
+
+    @callback
+    def _on_core_config(self, _: Event) -> None:
+        self.plan.async_time_zone_changed()
 
     def _background(self, job: Any, name: str) -> None:
         self.plan.config_entry.async_create_background_task(self.hass, job, f"{DOMAIN} {name}")
