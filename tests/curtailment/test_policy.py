@@ -409,3 +409,35 @@ def test_settings_are_checked(kwargs: dict[str, object], message: str) -> None:
 def test_setting_parts_are_checked(build: object, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         build()  # type: ignore[operator]
+
+
+def test_a_1_5_kw_cap_keeps_the_s21_limited_rather_than_stopping_every_big_miner() -> None:
+    """Found: a 1.5 kW cap on an S19 (3250 W, no limit), an S21 (3500 W, limit 1500-3500 W)
+    and a Bitaxe (15 W) stopped both big miners and kept 1.2 TH/s (the Bitaxe); limiting the
+    S21 to 1500 W alone keeps about 85 TH/s inside the cap."""
+    fleet = [
+        MinerStatus(miner_id="s19", power_w=3250, hashrate_ths=94.2),
+        MinerStatus(
+            miner_id="s21",
+            power_w=3500,
+            hashrate_ths=200,
+            power_limit_min_w=1500,
+            power_limit_max_w=3500,
+        ),
+        MinerStatus(miner_id="bitaxe", power_w=15, hashrate_ths=1.2),
+    ]
+    decision = decide(
+        now=T0,
+        settings=PlanSettings(),
+        fleet=fleet,
+        state=PlanState(),
+        events=[dr(DrSignal.CAPACITY_LIMIT, 1.5)],
+    )
+    assert actions(decision) == {
+        "s19": (TargetAction.STOP, None),
+        "s21": (TargetAction.LIMIT, 1500),
+        "bitaxe": (TargetAction.STOP, None),
+    }
+    assert decision.expected_power_w == 1500
+    kept = 1500 / (3500 / 200)
+    assert kept == pytest.approx(85.7, abs=0.1)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 import math
 
+from .allocator import MinerOptions, allocate
 from .model import Hold, MinerStatus, Reason, dominant_reason
 from .safety import Gate, is_restart
 from .settings import CurtailAction, CurtailMode, MinerPlan, PlanSettings
@@ -90,35 +91,46 @@ def curtailed_mode(
 
 
 def meet_budget(miners: Sequence[MinerWork], budget: float, reason: Reason, gate: Gate) -> None:
-    """Turn down the least efficient miners (then the least important) until the fleet draws
-    at most `budget` W: a limit just deep enough where the range allows, else a stop, else
-    the lowest limit. Miners the gate holds are left as they are."""
-    total = sum(miner.power_w for miner in miners)
-    order = sorted(
-        miners,
-        key=lambda m: (-m.status.efficiency, -m.plan.priority, m.status.miner_id),
-    )
-    for miner in order:
-        excess = total - budget
-        if excess <= _WATT_TOLERANCE:
-            return
-        current = miner.power_w
-        if current <= 0:
+    """Turn the fleet down to at most `budget` W keeping the most hashrate (allocator.py):
+    each miner to a limit, one of its levels, a stop, or left as it is, chosen together.
+    A miner is never turned up, and the gate's rules decide what each may change to."""
+    options = [_options(miner, gate) for miner in miners]
+    powers = allocate(budget, options)
+    for miner in miners:
+        current, watts = miner.power_w, powers[miner.status.miner_id]
+        if abs(current - watts) <= _WATT_TOLERANCE:
             continue
-        status = miner.status
-        can_limit = status.can_limit and gate.check(miner.before, MinerMode.LIMITED) is None
-        lowest = status.clamp_limit(0.0)
-        if can_limit and current - lowest >= excess:
-            miner.mode, miner.limit_w = MinerMode.LIMITED, status.clamp_limit(current - excess)
-        elif status.can_stop and gate.check(miner.before, MinerMode.STOPPED) is None:
+        if watts <= _WATT_TOLERANCE:
             miner.mode, miner.limit_w = MinerMode.STOPPED, None
-        elif can_limit and lowest < current:
-            miner.mode, miner.limit_w = MinerMode.LIMITED, lowest
         else:
-            continue
-        total -= current - miner.power_w
+            miner.mode, miner.limit_w = MinerMode.LIMITED, watts
         miner.hold = None
         miner.reason = dominant_reason((miner.reason, reason))
+
+
+def _options(miner: MinerWork, gate: Gate) -> MinerOptions:
+    """What the budget may set this miner to: down from what it draws now, as its
+    capabilities and the safety rules allow."""
+    status = miner.status
+    current = miner.power_w
+    can_stop = status.can_stop and gate.check(miner.before, MinerMode.STOPPED) is None
+    can_limit = status.can_limit and gate.check(miner.before, MinerMode.LIMITED) is None
+    low = status.clamp_limit(0.0)
+    levels: tuple[float, ...] = ()
+    limit_range: tuple[float, float] | None = None
+    if can_limit and status.power_levels_w:
+        levels = tuple(w for w in status.power_levels_w if low <= w < current)
+    elif can_limit and low < current:
+        limit_range = (low, status.clamp_limit(current))
+    return MinerOptions(
+        miner_id=status.miner_id,
+        efficiency_jth=status.efficiency,
+        ceiling_w=current,
+        can_stop=can_stop,
+        levels_w=levels,
+        range_w=limit_range,
+        importance=-miner.plan.priority,
+    )
 
 
 def stagger_restarts(

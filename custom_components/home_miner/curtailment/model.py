@@ -68,6 +68,8 @@ class MinerStatus:
     power_limit_min_w: float | None = None
     power_limit_max_w: float | None = None
     rated_power_w: float | None = None
+    # Discrete settings of its power limit (levels, work modes), if it takes no other value.
+    power_levels_w: tuple[float, ...] = ()
     # A person holds the miner (switched it by hand during a window): the plan does not drive
     # it, and a power budget counts it at the power it draws.
     held_by_person: bool = False
