@@ -90,11 +90,19 @@ def curtailed_mode(
     return MinerMode.ON, None
 
 
-def meet_budget(miners: Sequence[MinerWork], budget: float, reason: Reason, gate: Gate) -> None:
+def meet_budget(
+    miners: Sequence[MinerWork],
+    budget: float,
+    reason: Reason,
+    gate: Gate,
+    *,
+    min_times: bool = True,
+) -> None:
     """Turn the fleet down to at most `budget` W keeping the most hashrate (allocator.py):
     each miner to a limit, one of its levels, a stop, or left as it is, chosen together.
-    A miner is never turned up, and the gate's rules decide what each may change to."""
-    options = [_options(miner, gate) for miner in miners]
+    A miner is never turned up, and the gate's rules decide what each may change to (but
+    for the minimum times, without `min_times`: a house's import limit outranks them)."""
+    options = [_options(miner, gate if min_times else None) for miner in miners]
     powers = allocate(budget, options)
     for miner in miners:
         current, watts = miner.power_w, powers[miner.status.miner_id]
@@ -108,13 +116,17 @@ def meet_budget(miners: Sequence[MinerWork], budget: float, reason: Reason, gate
         miner.reason = dominant_reason((miner.reason, reason))
 
 
-def _options(miner: MinerWork, gate: Gate) -> MinerOptions:
+def _options(miner: MinerWork, gate: Gate | None) -> MinerOptions:
     """What the budget may set this miner to: down from what it draws now, as its
     capabilities and the safety rules allow."""
     status = miner.status
     current = miner.power_w
-    can_stop = status.can_stop and gate.check(miner.before, MinerMode.STOPPED) is None
-    can_limit = status.can_limit and gate.check(miner.before, MinerMode.LIMITED) is None
+    can_stop = status.can_stop and (
+        gate is None or gate.check(miner.before, MinerMode.STOPPED) is None
+    )
+    can_limit = status.can_limit and (
+        gate is None or gate.check(miner.before, MinerMode.LIMITED) is None
+    )
     low = status.clamp_limit(0.0)
     levels: tuple[float, ...] = ()
     limit_range: tuple[float, float] | None = None
@@ -161,11 +173,13 @@ def next_state(miner: MinerWork, now: datetime) -> MinerState:
     measured = miner.status.power_w
     limit_w = miner.limit_w if mode is MinerMode.LIMITED else None
     full_w = measured if before.mode is MinerMode.ON and measured > 0 else before.full_power_w
-    if (mode, limit_w, miner.latched, full_w) == (
+    idle = mode.curtailed and miner.reason is Reason.SURPLUS
+    if (mode, limit_w, miner.latched, full_w, idle) == (
         before.mode,
         before.limit_w,
         before.price_latched,
         before.full_power_w,
+        before.surplus_idle,
     ):
         return before
     return MinerState(
@@ -177,4 +191,5 @@ def next_state(miner: MinerWork, now: datetime) -> MinerState:
         power_changed_at=now if before.mode.hashing != mode.hashing else before.power_changed_at,
         price_latched=miner.latched,
         full_power_w=full_w,
+        surplus_idle=idle,
     )

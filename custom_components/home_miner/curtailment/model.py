@@ -18,6 +18,11 @@ class Reason(StrEnum):
     TOU_PEAK = "tou_peak"
     PRICE_ABOVE_THRESHOLD = "price_above_threshold"
     PRICE_UNAVAILABLE = "price_unavailable"
+    IMPORT_LIMIT = "import_limit"
+    # Not curtailments: mining on surplus only, a miner idle for lack of it; every miner
+    # mining flat out in a boost (free power).
+    SURPLUS = "surplus"
+    BOOST = "boost"
     NONE = "none"
 
 
@@ -26,9 +31,11 @@ REASON_PRECEDENCE: tuple[Reason, ...] = (
     Reason.MANUAL,
     Reason.DR_EVENT,
     Reason.CAPACITY_LIMIT,
+    Reason.IMPORT_LIMIT,
     Reason.TOU_PEAK,
     Reason.PRICE_ABOVE_THRESHOLD,
     Reason.PRICE_UNAVAILABLE,
+    Reason.SURPLUS,
 )
 
 
@@ -110,7 +117,9 @@ class MinerTarget:
 
     @property
     def curtailed(self) -> bool:
-        return self.action is not TargetAction.RUN
+        """Turned down for a reason other than mining on surplus only (idle for lack of
+        surplus is that miner's intended state, not a curtailment)."""
+        return self.action is not TargetAction.RUN and self.reason is not Reason.SURPLUS
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -35,6 +35,7 @@ from .fleet import (
     next_state,
     stagger_restarts,
 )
+from .flex import Followed, HouseReading, flex_budget
 from .model import (
     Hold,
     MinerStatus,
@@ -75,6 +76,8 @@ class Decision:
     threshold: float | None
     power_budget_w: float | None
     expected_power_w: float
+    # What the house allows the fleet now (surplus target, import limit), if it follows one.
+    fleet_target_w: float | None = None
 
     @property
     def curtailed(self) -> bool:
@@ -82,6 +85,11 @@ class Decision:
 
     def target(self, miner_id: str) -> MinerTarget | None:
         return next((t for t in self.targets if t.miner_id == miner_id), None)
+
+
+def _in_window(mode: MinerMode, surplus_idle: bool) -> bool:
+    """Part of a curtailment window: turned down for a reason other than lack of surplus."""
+    return mode.curtailed and not surplus_idle
 
 
 def plan_threshold(
@@ -197,6 +205,8 @@ def _next_check(
             candidates.extend(gate.unlocks(miner.before))
         if miner.hold is Hold.RESTART_STAGGER and state.last_restart_at is not None:
             candidates.append(state.last_restart_at + stagger)
+    if state.surplus_changed_at is not None and settings.flex is not None:
+        candidates.append(state.surplus_changed_at + settings.flex.settle)
     if state.window_start is not None and settings.max_curtailment is not None:
         deadline = state.window_start + settings.max_curtailment
         curtailed = sum(1 for miner in miners if miner.mode.curtailed)
@@ -213,6 +223,7 @@ def decide(
     tariff: Tariff | None = None,
     prices: PriceSeries | None = None,
     events: Sequence[DrEvent] = (),
+    house: HouseReading | None = None,
 ) -> Decision:
     """Decide every miner's target at `now` (timezone-aware). Pure: same inputs, same answer."""
     require_aware(now)
@@ -229,7 +240,9 @@ def decide(
         events=events,
     )
     befores = {status.miner_id: state.miner(status.miner_id) for status in fleet}
-    frame = _Frame.at(now, settings, state, sum(1 for b in befores.values() if b.mode.curtailed))
+    frame = _Frame.at(
+        now, settings, state, sum(1 for b in befores.values() if _in_window(b.mode, b.surplus_idle))
+    )
     gate = Gate.for_decision(
         now, settings, deadline=frame.deadline, frozen=frame.rest_until is not None
     )
@@ -259,14 +272,39 @@ def decide(
             held_w = sum(m.status.power_w for m in held)
             driven = [m for m in miners if not m.status.held_by_person]
             meet_budget(driven, budget - held_w, budget_reason, gate)
+    flex = flex_budget(
+        settings.flex,
+        house or HouseReading(),
+        miners_w=sum(status.power_w for status in fleet),
+        price=signals.price,
+        followed=Followed(target_w=state.surplus_target_w, changed_at=state.surplus_changed_at),
+        now=now,
+    )
+    if flex.budget_w is not None:
+        # The house's limits hold in a rest after a maximum-length window too.
+        held_w = sum(m.status.power_w for m in miners if m.status.held_by_person)
+        driven = [m for m in miners if not m.status.held_by_person]
+        meet_budget(
+            driven,
+            flex.budget_w - held_w,
+            flex.reason,
+            gate,
+            min_times=flex.reason is not Reason.IMPORT_LIMIT,
+        )
     hard = frame.deadline is not None and now >= frame.deadline
     last_restart = stagger_restarts(miners, now, state, settings, hard)
 
+    surplus_only = settings.flex is not None and settings.flex.surplus_only
     for miner in miners:
         if miner.mode.curtailed and miner.reason is Reason.NONE:
-            miner.reason = state.window_reason
+            # Held as it was (a minimum time, the stagger): for the reason it was.
+            idle = surplus_only and miner.before.surplus_idle and not flex.boosting
+            miner.reason = Reason.SURPLUS if idle else state.window_reason
     reason = dominant_reason(m.reason for m in miners if m.mode.curtailed)
-    window_start = (frame.window_start or now) if any(m.mode.curtailed for m in miners) else None
+    if reason is Reason.NONE and flex.boosting:
+        reason = Reason.BOOST
+    in_window = any(_in_window(m.mode, m.reason is Reason.SURPLUS) for m in miners)
+    window_start = (frame.window_start or now) if in_window else None
     new_state = PlanState(
         miners={m.status.miner_id: next_state(m, now) for m in miners},
         window_start=window_start,
@@ -275,6 +313,8 @@ def decide(
         else Reason.NONE,
         last_restart_at=last_restart,
         rest_until=frame.rest_until,
+        surplus_target_w=flex.followed.target_w,
+        surplus_changed_at=flex.followed.changed_at,
     )
     return Decision(
         targets=tuple(
@@ -305,4 +345,5 @@ def decide(
         threshold=fleet_threshold,
         power_budget_w=budget,
         expected_power_w=sum(m.power_w for m in miners),
+        fleet_target_w=flex.budget_w,
     )

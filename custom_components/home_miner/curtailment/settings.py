@@ -9,6 +9,7 @@ from enum import StrEnum
 
 from ._convert import require_aware
 from .breakeven import break_even_price
+from .flex import FlexSettings
 from .model import MinerStatus
 
 # After a window was cut at its maximum length the fleet runs at least this long, even with a
@@ -132,6 +133,8 @@ class PlanSettings:
     override: ManualOverride | None = None
     on_missing_price: MissingPrice = MissingPrice.RUN
     observe_only: bool = False
+    # Following the house (surplus, import limit, boost): flex.py.
+    flex: FlexSettings | None = None
 
     def __post_init__(self) -> None:
         for name in ("min_on", "min_off", "restart_stagger"):

@@ -43,6 +43,8 @@ class MinerState:
     power_changed_at: datetime | None = None
     price_latched: bool = False
     full_power_w: float | None = None
+    # Turned down for lack of surplus (mining on surplus only): its intended state.
+    surplus_idle: bool = False
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -56,6 +58,9 @@ class PlanState:
     window_reason: Reason = Reason.NONE
     last_restart_at: datetime | None = None
     rest_until: datetime | None = None
+    # The surplus target as followed (flex.py) and when it last moved.
+    surplus_target_w: float | None = None
+    surplus_changed_at: datetime | None = None
 
     def miner(self, miner_id: str) -> MinerState:
         return self.miners.get(miner_id) or MinerState()
@@ -70,6 +75,8 @@ class PlanState:
             "window_reason": self.window_reason.value,
             "last_restart_at": stamp(self.last_restart_at),
             "rest_until": stamp(self.rest_until),
+            "surplus_target_w": self.surplus_target_w,
+            "surplus_changed_at": stamp(self.surplus_changed_at),
             "miners": {
                 miner_id: {
                     "mode": miner.mode.value,
@@ -78,6 +85,7 @@ class PlanState:
                     "power_changed_at": stamp(miner.power_changed_at),
                     "price_latched": miner.price_latched,
                     "full_power_w": miner.full_power_w,
+                    "surplus_idle": miner.surplus_idle,
                 }
                 for miner_id, miner in sorted(self.miners.items())
             },
@@ -100,6 +108,8 @@ class PlanState:
                 window_reason=Reason(as_str(root.get("window_reason", "none"), "window_reason")),
                 last_restart_at=_when(root.get("last_restart_at"), "last_restart_at"),
                 rest_until=_when(root.get("rest_until"), "rest_until"),
+                surplus_target_w=_optional_float(root.get("surplus_target_w"), "surplus_target_w"),
+                surplus_changed_at=_when(root.get("surplus_changed_at"), "surplus_changed_at"),
             )
         except ValueError as err:
             raise StateFormatError(f"Cannot restore plan state: {err}") from err
@@ -114,9 +124,9 @@ def _optional_float(value: object, what: str) -> float | None:
 
 
 def _miner(data: Mapping[str, object]) -> MinerState:
-    latched = data.get("price_latched", False)
-    if not isinstance(latched, bool):
-        raise ValueError("price_latched must be true or false")
+    latched, idle = data.get("price_latched", False), data.get("surplus_idle", False)
+    if not isinstance(latched, bool) or not isinstance(idle, bool):
+        raise ValueError("price_latched and surplus_idle must be true or false")
     return MinerState(
         mode=MinerMode(as_str(data.get("mode"), "mode")),
         limit_w=_optional_float(data.get("limit_w"), "limit_w"),
@@ -124,4 +134,5 @@ def _miner(data: Mapping[str, object]) -> MinerState:
         power_changed_at=_when(data.get("power_changed_at"), "power_changed_at"),
         price_latched=latched,
         full_power_w=_optional_float(data.get("full_power_w"), "full_power_w"),
+        surplus_idle=idle,
     )

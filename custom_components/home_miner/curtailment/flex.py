@@ -1,0 +1,137 @@
+"""The miners as the home's flexible load: a fleet power that follows the solar surplus,
+holds the house under its import limit, and lifts when power is free (boost).
+
+The grid reading is signed (import positive, export negative) and includes the miners, as a
+real meter's does. So the fleet may draw
+
+    surplus target = miners' measured power - grid + grid allowance - reserve
+
+(the allowance is how much import mining may use; 0 = only surplus), and, under an import
+limit, at most `limit - (grid - miners' measured power)`. The surplus target is *followed*:
+it moves only by more than the deadband, and not within `settle` of its last move, so
+discrete loads (levels, modes, frequency steps) track a continuous target without flapping
+and the miners' own measurement lag (their new power shows in the meter and in their polls a
+little apart) does not make it oscillate. The import limit is not followed but met at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+import math
+
+from .model import Reason
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class HouseReading:
+    """The house now: grid power (W, import positive; `None` = unknown), battery state of
+    charge (%), and whether a boost (a free-power session) is on."""
+
+    grid_w: float | None = None
+    battery_pct: float | None = None
+    boost: bool = False
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class FlexSettings:
+    """How the fleet follows the house. `surplus_only`: mine only on surplus (a miner idle
+    for lack of it is in its intended state, not curtailed). `boost_price`: at or below this
+    price every miner mines flat out, surplus or not."""
+
+    surplus_only: bool = False
+    reserve_w: float = 0.0
+    grid_allowance_w: float = 0.0
+    battery_floor_pct: float | None = None
+    import_limit_w: float | None = None
+    boost_price: float | None = None
+    deadband_w: float = 30.0
+    settle: timedelta = timedelta(seconds=30)
+
+    def __post_init__(self) -> None:
+        for name in ("reserve_w", "grid_allowance_w", "deadband_w"):
+            value = getattr(self, name)
+            if not math.isfinite(value) or value < 0:
+                raise ValueError(f"{name} must be a finite number >= 0")
+        if self.import_limit_w is not None and not (
+            math.isfinite(self.import_limit_w) and self.import_limit_w >= 0
+        ):
+            raise ValueError("import_limit_w must be a finite number >= 0")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Followed:
+    """The surplus target as followed: its value and when it last moved."""
+
+    target_w: float | None = None
+    changed_at: datetime | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class FlexBudget:
+    """What the house allows the fleet now, and the followed surplus target to keep."""
+
+    budget_w: float | None
+    reason: Reason
+    followed: Followed
+    boosting: bool
+
+
+def boosting(settings: FlexSettings, house: HouseReading, price: float | None) -> bool:
+    return house.boost or (
+        settings.boost_price is not None and price is not None and price <= settings.boost_price
+    )
+
+
+def surplus_target(settings: FlexSettings, house: HouseReading, miners_w: float) -> float:
+    """What the fleet may draw on surplus (and the allowance) now: 0 when the grid is not
+    known, or the battery is below its floor (mining must not drain it)."""
+    if house.grid_w is None:
+        return 0.0
+    floor = settings.battery_floor_pct
+    if floor is not None and (house.battery_pct is None or house.battery_pct < floor):
+        return max(min(settings.grid_allowance_w, miners_w - house.grid_w), 0.0)
+    target = miners_w - house.grid_w + settings.grid_allowance_w - settings.reserve_w
+    return max(target, 0.0)
+
+
+def follow(settings: FlexSettings, raw_w: float, followed: Followed, now: datetime) -> Followed:
+    """Move the followed target to `raw_w` only by more than the deadband, and not within
+    `settle` of its last move."""
+    if followed.target_w is None or followed.changed_at is None:
+        return Followed(target_w=raw_w, changed_at=now)
+    if now < followed.changed_at + settings.settle:
+        return followed
+    if abs(raw_w - followed.target_w) <= settings.deadband_w:
+        return followed
+    return Followed(target_w=raw_w, changed_at=now)
+
+
+def flex_budget(
+    settings: FlexSettings | None,
+    house: HouseReading,
+    *,
+    miners_w: float,
+    price: float | None,
+    followed: Followed,
+    now: datetime,
+) -> FlexBudget:
+    """The tighter of the import limit and (mining on surplus only, no boost) the followed
+    surplus target, and why."""
+    if settings is None:
+        return FlexBudget(budget_w=None, reason=Reason.NONE, followed=Followed(), boosting=False)
+    boost = boosting(settings, house, price)
+    options: list[tuple[float, Reason]] = []
+    if settings.surplus_only and not boost:
+        followed = follow(settings, surplus_target(settings, house, miners_w), followed, now)
+        assert followed.target_w is not None
+        options.append((followed.target_w, Reason.SURPLUS))
+    else:
+        followed = Followed()
+    if settings.import_limit_w is not None and house.grid_w is not None:
+        house_load = house.grid_w - miners_w
+        options.append((max(settings.import_limit_w - house_load, 0.0), Reason.IMPORT_LIMIT))
+    if not options:
+        return FlexBudget(budget_w=None, reason=Reason.NONE, followed=followed, boosting=boost)
+    budget, reason = min(options, key=lambda option: option[0])
+    return FlexBudget(budget_w=budget, reason=reason, followed=followed, boosting=boost)
