@@ -179,9 +179,12 @@ async def test_openadr_simple_level_2_halves_fleet_power(
     assert plan.data.decision.reason == "dr_event", "a VTN that goes down keeps its events"
 
 
-async def test_capacity_limit_turns_down_the_least_efficient_first(
+async def test_capacity_limit_keeps_the_most_hashrate_under_the_cap(
     hass: HomeAssistant, fleet: Fleet, add_plan: AddPlan, vtn_factory
 ) -> None:
+    """Under a cap that leaves the efficient Gammas their full power and the Ultras half of
+    one's, the allocator (hashrate proportional to power at each miner's measured efficiency)
+    has each Gamma give a little so that one Ultra hashes at its lowest limit."""
     gammas = await fleet("Gamma 601", "Gamma 601")
     ultras = await fleet("Ultra 204", "Ultra 204")
     vtn = await vtn_factory(programs=[program("p1", "capacity")])
@@ -190,7 +193,6 @@ async def test_capacity_limit_turns_down_the_least_efficient_first(
         dr={"vtn_url": vtn.base_url},
     )
     plan = plan_of(entry)
-    gamma_frequencies = [m.frequency for m in gammas]
     cap_w = sum(m.power_w for m in gammas) + 0.5 * ultras[0].power_w
     vtn.events.append(
         event(
@@ -213,7 +215,6 @@ async def test_capacity_limit_turns_down_the_least_efficient_first(
     await plan.async_poll_vtn()
     await settle(hass, plan)
     assert plan.data.decision.reason == "capacity_limit"
-    assert [m.frequency for m in gammas] == gamma_frequencies
     assert not any(m.paused for m in gammas), "the efficient miners keep hashing"
-    assert all(m.paused or m.frequency < 485 for m in ultras)
+    assert [m.paused for m in ultras].count(False) == 1, "one Ultra at its lowest limit"
     assert sum(m.asic_power_w for m in (*gammas, *ultras)) <= cap_w
