@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from homeassistant.components.button import (
@@ -26,6 +26,7 @@ PARALLEL_UPDATES = 1
 class MinerButtonDescription(ButtonEntityDescription):
     press_fn: Callable[[MinerClient], Coroutine[Any, Any, None]]
     exists_fn: Callable[[Capabilities], bool]
+    translation_key_fn: Callable[[Capabilities], str | None] = lambda _: None
 
 
 BUTTONS: tuple[MinerButtonDescription, ...] = (
@@ -42,6 +43,9 @@ BUTTONS: tuple[MinerButtonDescription, ...] = (
         entity_category=EntityCategory.DIAGNOSTIC,
         press_fn=lambda c: c.async_identify_light(),
         exists_fn=lambda caps: caps.can_identify,
+        # Named for what the person looks for at the miner, where the firmware says (the
+        # press itself shows as the button's last-pressed time).
+        translation_key_fn=lambda caps: caps.identify_by and f"identify_{caps.identify_by}",
     ),
 )
 
@@ -61,4 +65,8 @@ async def async_setup_entry(
 ) -> None:
     coordinator = entry.runtime_data
     caps = coordinator.client.capabilities
-    async_add_entities(MinerButton(coordinator, d) for d in BUTTONS if d.exists_fn(caps))
+    async_add_entities(
+        MinerButton(coordinator, replace(d, translation_key=d.translation_key_fn(caps)))
+        for d in BUTTONS
+        if d.exists_fn(caps)
+    )

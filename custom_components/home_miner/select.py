@@ -28,7 +28,15 @@ class WorkModeSelect(MinerEntity, SelectEntity):
 
     @miner_command
     async def async_select_option(self, option: str) -> None:
-        self._tell_plans("work_mode")
+        # The firmware's sleep mode is its stop: choosing it, or leaving it, is a person's
+        # stop or run, as through the mining switch.
+        sleep = self.coordinator.client.capabilities.sleep_mode
+        mining = None
+        if sleep is not None and option == sleep:
+            mining = False
+        elif sleep is not None and self.current_option == sleep:
+            mining = True
+        self._tell_plans("work_mode", mining)
         self.coordinator.async_set_updated_data(
             await self.coordinator.client.async_set_work_mode(option)
         )

@@ -29,10 +29,9 @@ from .entity import MinerEntity
 from .miner import Capabilities, MinerSnapshot
 from .plan import is_plan
 from .plan.sensor import async_setup_plan_sensors
+from .units import rounded as _round, shown_hashrate, shown_power
 
 PARALLEL_UPDATES = 0
-
-GH_PER_TH = 1000.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -43,12 +42,6 @@ class MinerSensorDescription(SensorEntityDescription):
     exists_fn: Callable[[Capabilities], bool] = lambda _: True
 
 
-def _hashrate(value: float | None, caps: Capabilities) -> float | None:
-    if value is None:
-        return None
-    return round(value * GH_PER_TH, 1) if caps.hashrate_unit == "GH/s" else round(value, 3)
-
-
 def _boot_time(snapshot: MinerSnapshot) -> datetime | None:
     if snapshot.uptime_s is None:
         return None
@@ -57,17 +50,13 @@ def _boot_time(snapshot: MinerSnapshot) -> datetime | None:
     return boot.replace(second=0, microsecond=0)
 
 
-def _round(value: float | None, digits: int = 1) -> float | None:
-    return None if value is None else round(value, digits)
-
-
 SENSORS: tuple[MinerSensorDescription, ...] = (
     MinerSensorDescription(
         key="power",
         device_class=SensorDeviceClass.POWER,
         native_unit_of_measurement=UnitOfPower.WATT,
         state_class=SensorStateClass.MEASUREMENT,
-        value_fn=lambda s: _round(s.power_w),
+        value_fn=shown_power,
         exists_fn=lambda c: not c.power_estimated,
     ),
     MinerSensorDescription(
@@ -76,7 +65,7 @@ SENSORS: tuple[MinerSensorDescription, ...] = (
         device_class=SensorDeviceClass.POWER,
         native_unit_of_measurement=UnitOfPower.WATT,
         state_class=SensorStateClass.MEASUREMENT,
-        value_fn=lambda s: _round(s.power_w),
+        value_fn=shown_power,
         exists_fn=lambda c: c.power_estimated,
     ),
     MinerSensorDescription(
@@ -129,7 +118,16 @@ SENSORS: tuple[MinerSensorDescription, ...] = (
 )
 
 
-class MinerSensor(MinerEntity, SensorEntity):
+class MeasurementAvailability(SensorEntity):
+    """A measurement the miner does not report (a sleeping Antminer's hashboards have no
+    temperature) is unavailable, rather than an unknown that could be a value."""
+
+    @property
+    def available(self) -> bool:
+        return super().available and (self.state_class is None or self.native_value is not None)
+
+
+class MinerSensor(MeasurementAvailability, MinerEntity):
     """A sensor whose value is a function of the snapshot."""
 
     entity_description: MinerSensorDescription
@@ -139,7 +137,7 @@ class MinerSensor(MinerEntity, SensorEntity):
         return self.entity_description.value_fn(self.coordinator.data)
 
 
-class HashrateSensor(MinerEntity, SensorEntity):
+class HashrateSensor(MeasurementAvailability, MinerEntity):
     """Hashrate in the unit that suits the miner's size (GH/s for a Bitaxe)."""
 
     _attr_state_class = SensorStateClass.MEASUREMENT
@@ -157,7 +155,7 @@ class HashrateSensor(MinerEntity, SensorEntity):
 
     @property
     def native_value(self) -> float | None:
-        return _hashrate(
+        return shown_hashrate(
             self._value_fn(self.coordinator.data), self.coordinator.client.capabilities
         )
 

@@ -111,7 +111,7 @@ async def test_steady_states_are_not_rewritten_measurements_are(
         "switch.bitaxe_gamma_mining",
         "binary_sensor.bitaxe_gamma_problem",
         "number.bitaxe_gamma_power_limit",
-        "sensor.bitaxe_gamma_active_pool",
+        "sensor.bitaxe_gamma_pool",
     ):
         assert not reported(entity_id), entity_id
     # ...and is written as soon as it changes.
@@ -189,3 +189,18 @@ async def test_nerdqaxe_pyasic_cannot_detect_is_added(
         "button", "press", {"entity_id": "button.nerd_1_restart"}, blocking=True
     )
     assert any(c.command == "restart" for c in miner.commands)
+
+
+async def test_identify_says_hi_on_the_screen(
+    hass: HomeAssistant, bitaxe: BitaxeMiner, add_miner: AddMiner
+) -> None:
+    """ESP-Miner's identify shows "Hi!" on the screen for 30 s: the button says so, and its
+    state (its last press) shows that it was pressed."""
+    await add_miner(bitaxe.ip)
+    button = "button.bitaxe_gamma_say_hi_on_screen"
+    state = hass.states.get(button)
+    assert state.attributes["friendly_name"] == "bitaxe-gamma Say “Hi!” on screen"
+    assert state.attributes["device_class"] == "identify"
+    await hass.services.async_call("button", "press", {"entity_id": button}, blocking=True)
+    assert bitaxe.status()["identifying"]
+    assert hass.states.get(button).state not in (STATE_UNAVAILABLE, "unknown")

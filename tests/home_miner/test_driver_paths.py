@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 from unittest.mock import AsyncMock, patch
@@ -92,9 +93,12 @@ async def test_antminer_garbage_and_reboot(
     miner = await simulate(AntminerStockMiner, "127.0.18.5", command_delay=0.05)
     client = await async_connect(miner.ip, session)
     await client.async_identify_light()
+    await asyncio.sleep(0.05)
     assert miner.blink
+    # An identify lights it, whatever it was; it is turned off by a poll after its time.
     await client.async_identify_light()
-    assert not miner.blink
+    await asyncio.sleep(0.05)
+    assert miner.blink
     await client.async_reboot()
     assert any(c.command == "reboot" for c in miner.commands)
     miner.faults.malformed = True

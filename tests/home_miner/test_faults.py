@@ -48,7 +48,7 @@ async def test_miner_gone_mid_command(
     await bitaxe.power_off()
     with pytest.raises(HomeAssistantError) as err:
         await hass.services.async_call(
-            "button", "press", {"entity_id": "button.bitaxe_gamma_identify"}, blocking=True
+            "button", "press", {"entity_id": "button.bitaxe_gamma_say_hi_on_screen"}, blocking=True
         )
     assert err.value.translation_key == "command_unreachable"
 

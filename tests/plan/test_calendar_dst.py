@@ -9,6 +9,8 @@ from homeassistant.core import HomeAssistant
 from custom_components.home_miner.calendar import _event
 from custom_components.home_miner.curtailment import CurtailmentWindow, Reason
 
+TEXTS = {reason: reason.value for reason in Reason}
+
 
 async def test_window_across_the_autumn_clock_change(hass: HomeAssistant) -> None:
     """01:30 summer time to 01:10 winter time runs 40 minutes, but ends earlier by the wall
@@ -20,7 +22,7 @@ async def test_window_across_the_autumn_clock_change(hass: HomeAssistant) -> Non
         reason=Reason.TOU_PEAK,
         reasons=frozenset({Reason.TOU_PEAK}),
     )
-    event = _event(window)
+    event = _event(window, TEXTS)
     # (Python never calls an ambiguous wall time equal to an instant of another zone.)
     assert event.start.timestamp() == window.start.timestamp()
     assert event.end.replace(tzinfo=None) >= event.start.replace(tzinfo=None)
@@ -32,5 +34,5 @@ async def test_window_across_the_autumn_clock_change(hass: HomeAssistant) -> Non
         reason=Reason.TOU_PEAK,
         reasons=frozenset({Reason.TOU_PEAK}),
     )
-    event = _event(window)
+    event = _event(window, TEXTS)
     assert (event.start, event.end) == (window.start, window.end)

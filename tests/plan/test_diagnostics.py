@@ -33,6 +33,8 @@ async def test_plan_diagnostics(
     await settle(hass, plan)
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
     assert diagnostics["decision"]["reason"] == "tou_peak"
+    # When the engine looks at its feeds again is a diagnostic, not the plan's next change.
+    assert diagnostics["decision"]["next_check"] == tomorrow(20).isoformat()
     assert diagnostics["decision"]["targets"][0]["action"] == "stop"
     assert diagnostics["memory"]["state"]["window_start"] is not None
 

@@ -32,7 +32,11 @@ class Capabilities:
     can_stop: bool = False
     power_limit: PowerLimitRange | None = None
     work_modes: tuple[str, ...] = ()
+    sleep_mode: str | None = None
+    """The work mode in which the miner does not hash (stock Antminer's sleep), if any."""
     can_identify: bool = False
+    identify_by: str | None = None
+    """How the miner shows itself when identified: "light" (a blinking LED) or "screen"."""
     can_reboot: bool = False
     hashrate_unit: str = "TH/s"
     boards: int = 0

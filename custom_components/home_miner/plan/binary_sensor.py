@@ -24,11 +24,13 @@ class CurtailedBinarySensor(PlanEntity, BinarySensorEntity):
 
     @property
     def extra_state_attributes(self) -> Mapping[str, Any]:
-        decision = self.coordinator.data.decision
+        plan = self.coordinator
+        decision = plan.data.decision
+        # By name, as a person knows them (their MACs are in the plan's events and diagnostics).
         return {
-            "miners": [t.miner_id for t in decision.targets if t.curtailed],
-            "overridden": sorted(self.coordinator.data.overridden),
-            "observe_only": self.coordinator.config.observe_only,
+            "miners": [plan.miner_name(t.miner_id) for t in decision.targets if t.curtailed],
+            "overridden": sorted(plan.miner_name(m) for m in plan.data.overridden),
+            "observe_only": plan.config.observe_only,
         }
 
 

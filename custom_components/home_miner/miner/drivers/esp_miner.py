@@ -111,6 +111,8 @@ class EspMinerDriver(Driver):
             # Forks number their own releases and have neither pause nor identify.
             can_stop=not fork and version >= PAUSE_SINCE,
             can_identify=not fork and version >= IDENTIFY_SINCE,
+            # The firmware's identify says "Hi!" on the screen for 30 s.
+            identify_by="screen",
             power_limit=power_limit,
             can_reboot=True,
             hashrate_unit="GH/s",
