@@ -29,6 +29,7 @@ from custom_components.home_miner.miner.address import MAX_HOSTNAME_LENGTH
 from custom_components.home_miner.plan import form, form_tou
 from tests.conftest import SimFactory
 from tests.curtailment.strategies import json_like
+from tests.curtailment.test_urdb import tou_rate
 from tests.home_miner.conftest import AddMiner, add_miner, auto_enable_custom_integrations  # noqa: F401
 from tests.home_miner.test_config_flow import (  # noqa: F401
     assert_quiet,
@@ -37,7 +38,6 @@ from tests.home_miner.test_config_flow import (  # noqa: F401
 )
 from tests.plan.conftest import (  # noqa: F401
     NO_PRICE,
-    NO_TOU,
     SAFETY_NONE,
     early_morning,
     fast_commands,
@@ -262,7 +262,10 @@ def _fields(strategies: dict[str, st.SearchStrategy[Any]]) -> st.SearchStrategy[
 
 
 TEXT = st.text(max_size=40) | LONG
-TIME = st.sampled_from(["00:00:00", "07:00:00", "17:00:00", "23:59:59", "7:00"]) | TEXT
+TIME = (
+    st.sampled_from(["00:00:00", "07:00:00", "17:00", "23:59:59", "7:00", "24:00", "24:01", "9 pm"])
+    | TEXT
+)
 BAND = st.fixed_dictionaries(
     {"label": TEXT, "start": TIME, "end": TIME},
     optional={
@@ -276,9 +279,11 @@ ENTITY = st.sampled_from(
 )
 
 
-def _miners(mid: str) -> st.SearchStrategy[dict[str, Any]]:
+def _miners(mid: str, name: str) -> st.SearchStrategy[dict[str, Any]]:
+    """Rows naming the miner as the form does (its name), as a plan stores it (its MAC), or
+    not at all."""
     item = st.fixed_dictionaries(
-        {"miner": st.sampled_from([mid, mid, "00:00:00:00:00:00"])},
+        {"miner": st.sampled_from([name, mid, "00:00:00:00:00:00", "axe"]) | ANY},
         optional={
             "action": st.sampled_from(["stop", "limit_w", "limit_percent"]),
             "value": st.floats(min_value=0, max_value=1e5) | NUMBER,
@@ -288,14 +293,29 @@ def _miners(mid: str) -> st.SearchStrategy[dict[str, Any]]:
     return _fields({"name": TEXT, "miners": st.lists(item, max_size=3)})
 
 
-TOU = _fields(
+# The sources a walk can get through here (a fetch needs OpenEI, a closed port here: its form
+# is fuzzed on its own).
+WALKED_SOURCES = ("none", "bands", "urdb_json")
+TOU_SOURCE = _fields({"tou_mode": st.sampled_from(WALKED_SOURCES)})
+PEAK_LABELS = st.lists(st.text(max_size=40), max_size=12)
+HOLIDAYS = st.sampled_from(["calendar.none", "sensor.price", "calendar." + "a" * 300])
+TOU_BANDS = _fields(
+    {"bands": st.lists(BAND, max_size=60), "peak_labels": PEAK_LABELS, "holiday_calendar": HOLIDAYS}
+)
+TOU_URDB_JSON = _fields(
     {
-        "tou_mode": st.sampled_from(["none", "bands", "urdb_json", "urdb_fetch"]),
-        "bands": st.lists(BAND, max_size=60),
-        "peak_labels": st.lists(st.text(max_size=40), max_size=12),
-        "urdb_json": TEXT,
+        "urdb_json": TEXT | st.just(json.dumps(tou_rate())),
+        "urdb_label": TEXT,
+        "peak_labels": PEAK_LABELS,
+        "holiday_calendar": HOLIDAYS,
+    }
+)
+TOU_URDB_FETCH = _fields(
+    {
         "urdb_api_key": TEXT,
         "urdb_label": TEXT,
+        "peak_labels": PEAK_LABELS,
+        "holiday_calendar": HOLIDAYS,
     }
 )
 PRICE = _fields(
@@ -316,6 +336,19 @@ DR = _fields(
         "calendars": st.lists(st.sampled_from(["calendar.none", "calendar.x"])),
         "calendar_match": TEXT,
         "dr_entities": st.lists(st.sampled_from(["binary_sensor.none", "switch.x"])),
+    }
+)
+HOUSE = _fields(
+    {
+        "grid_power_entity": st.sampled_from(["sensor.none", "sensor.grid"]),
+        "battery_soc_entity": st.sampled_from(["sensor.none", "sensor.battery"]),
+        "surplus_only": st.booleans(),
+        "reserve_w": IN_RANGE,
+        "grid_allowance_w": IN_RANGE,
+        "battery_floor_pct": IN_RANGE,
+        "import_limit_kw": IN_RANGE,
+        "boost_price": IN_RANGE,
+        "boost_entities": st.lists(st.sampled_from(["binary_sensor.none", "calendar.x"])),
     }
 )
 SAFETY_NUMBERS = ("min_on_minutes", "min_off_minutes", "restart_stagger_seconds")
@@ -343,32 +376,52 @@ def _check_plan_entry(entry: ConfigEntry) -> None:
         assert len(options.get(key) or "") <= MAX_ENTITY_ID
 
 
-@settings(FUZZ, max_examples=80)
-@given(data=st.data())
-async def test_the_plan_flow_answers_anything(
-    hass: HomeAssistant, plan_miner: str, caplog: pytest.LogCaptureFixture, data: st.DataObject
-) -> None:
-    # Each example starts where the fixture left off, whatever the one before did.
+async def _remove_plans(hass: HomeAssistant) -> None:
+    """Each example starts where the fixture left off, whatever the one before did."""
     _abort_open_flows(hass)
     for entry in hass.config_entries.async_entries(DOMAIN):
         if entry.data.get("entry_type") == "plan":
             await hass.config_entries.async_remove(entry.entry_id)
     await hass.async_block_till_done()
+
+
+def _miner_name(hass: HomeAssistant, mid: str) -> str:
+    entry = hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, mid)
+    assert entry is not None
+    return entry.title
+
+
+@settings(FUZZ, max_examples=80)
+@given(data=st.data())
+async def test_the_plan_flow_answers_anything(
+    hass: HomeAssistant, plan_miner: str, caplog: pytest.LogCaptureFixture, data: st.DataObject
+) -> None:
+    await _remove_plans(hass)
     caplog.clear()
-    steps = [
-        (
-            "plan",
-            {"name": "Fuzz", "miners": [{"miner": plan_miner, "action": "stop"}]},
-            _miners(plan_miner),
+    name = _miner_name(hass, plan_miner)
+    source = data.draw(st.sampled_from(WALKED_SOURCES), label="source")
+    # Each form the walk can meet: what passes it, and what is thrown at it first.
+    steps: dict[str, tuple[dict[str, Any], st.SearchStrategy[dict[str, Any]]]] = {
+        "plan": (
+            {"name": "Fuzz", "miners": [{"miner": name, "action": "stop"}]},
+            _miners(plan_miner, name),
         ),
-        ("plan_tou", NO_TOU, TOU),
-        ("plan_price", {**NO_PRICE, "on_missing_price": "run"}, PRICE),
-        ("plan_dr", {}, DR),
-        ("plan_safety", SAFETY_NONE, SAFETY),
-    ]
+        "plan_tou": ({"tou_mode": source}, TOU_SOURCE),
+        "plan_tou_bands": (
+            {"bands": [{"label": "peak", "start": "17:00", "end": "20:00"}]},
+            TOU_BANDS,
+        ),
+        "plan_tou_urdb_json": ({"urdb_json": json.dumps(tou_rate())}, TOU_URDB_JSON),
+        "plan_price": ({**NO_PRICE, "on_missing_price": "run"}, PRICE),
+        "plan_dr": ({}, DR),
+        "plan_house": ({}, HOUSE),
+        "plan_safety": (SAFETY_NONE, SAFETY),
+    }
     flow_id = await _menu(hass, "plan")
-    result: dict[str, Any] | None = None
-    for step, valid, fuzz in steps:
+    result: dict[str, Any] | None = dict(await hass.config_entries.flow.async_configure(flow_id))
+    while result is not None and result["type"] is FlowResultType.FORM:
+        step = result["step_id"]
+        valid, fuzz = steps[step]
         extra = data.draw(fuzz, label=step)
         call = hass.config_entries.flow.async_configure(flow_id, {**valid, **extra})
         result = await _answer(hass, call, step)
@@ -386,4 +439,30 @@ async def test_the_plan_flow_answers_anything(
     assert entry.state is ConfigEntryState.LOADED, entry.reason
     await hass.config_entries.async_remove(entry.entry_id)
     await hass.async_block_till_done()
+    assert_quiet(caplog)
+
+
+@FUZZ
+@given(inputs=st.lists(TOU_URDB_FETCH, min_size=1, max_size=3))
+async def test_the_urdb_fetch_form_answers_anything(
+    hass: HomeAssistant,
+    plan_miner: str,
+    caplog: pytest.LogCaptureFixture,
+    inputs: list[dict[str, Any]],
+) -> None:
+    """OpenEI cannot be reached here: whatever is sent, the form answers with an error."""
+    await _remove_plans(hass)
+    caplog.clear()
+    flow_id = await _menu(hass, "plan")
+    name = _miner_name(hass, plan_miner)
+    for step in (
+        {"name": "Fuzz", "miners": [{"miner": name, "action": "stop"}]},
+        {"tou_mode": "urdb_fetch"},
+    ):
+        result = await hass.config_entries.flow.async_configure(flow_id, step)
+    assert result["step_id"] == "plan_tou_urdb_fetch"
+    for user_input in inputs:
+        call = hass.config_entries.flow.async_configure(flow_id, user_input)
+        result = await _answer(hass, call, "plan_tou_urdb_fetch")
+        assert result is None or result["errors"], result
     assert_quiet(caplog)

@@ -40,6 +40,13 @@ NO_TOU = {"tou_mode": "none"}
 NO_PRICE = {"price_preset": "none", "threshold_mode": "none", "hysteresis": 0}
 
 
+def tou_steps(tou: dict[str, Any]) -> list[dict[str, Any]]:
+    """Time-of-use input as its forms take it: the source, then that source's own form."""
+    source = {"tou_mode": tou["tou_mode"]}
+    rest = {key: value for key, value in tou.items() if key != "tou_mode"}
+    return [source] if tou["tou_mode"] == "none" else [source, rest]
+
+
 @pytest.fixture(autouse=True)
 def fast_commands(monkeypatch: pytest.MonkeyPatch) -> None:
     """Read commands back every 50 ms, give up after 1 s, retry refused ones within 0.2 s."""
@@ -128,6 +135,7 @@ def add_plan(hass: HomeAssistant) -> AddPlan:
         tou: dict[str, Any] | None = None,
         price: dict[str, Any] | None = None,
         dr: dict[str, Any] | None = None,
+        house: dict[str, Any] | None = None,
         safety: dict[str, Any] | None = None,
     ) -> ConfigEntry:
         result = await hass.config_entries.flow.async_init(
@@ -143,9 +151,10 @@ def add_plan(hass: HomeAssistant) -> AddPlan:
             result["flow_id"],
             [
                 {"name": name, "miners": miners},
-                tou or NO_TOU,
+                *tou_steps(tou or NO_TOU),
                 price or NO_PRICE,
                 dr or {},
+                house or {},
                 {**SAFETY_NONE, **(safety or {})},
             ],
         )

@@ -15,7 +15,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.home_miner.const import DOMAIN
 
-from .conftest import AddPlan, Fleet, miner_id, plan_of, settle
+from .conftest import AddPlan, Fleet, miner_id, plan_of, settle, tou_steps
 
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri"]
 BANDS = {
@@ -104,7 +104,9 @@ async def test_the_holiday_calendar_must_be_a_calendar(
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"name": "P", "miners": [{"miner": miner_id(miner), "action": "stop"}]}
     )
+    source, bands = tou_steps(BANDS)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], source)
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {**BANDS, "holiday_calendar": "calendar.nowhere"}
+        result["flow_id"], {**bands, "holiday_calendar": "calendar.nowhere"}
     )
     assert result["errors"] == {"holiday_calendar": "not_a_calendar"}

@@ -50,6 +50,7 @@ async def edit_plan(
         NO_TOU,
         NO_PRICE,
         DR,
+        {},
         {**SAFETY_NONE, **safety},
     ):
         result = await hass.config_entries.options.async_configure(result["flow_id"], step)
@@ -365,7 +366,8 @@ async def test_override_of_a_miner_removed_from_the_plan_is_dropped(
 async def test_a_miner_already_in_a_plan_cannot_join_another(
     hass: HomeAssistant, fleet: Fleet, add_plan: AddPlan
 ) -> None:
-    a, b = await fleet("Gamma 601", "Gamma 601")
+    # A third miner, free: with every miner in a plan, a new plan's flow ends at once.
+    a, b, _free = await fleet("Gamma 601", "Gamma 601", "Gamma 601")
     await add_plan([{"miner": miner_id(a), "action": "stop"}], name="P1")
     other = await add_plan([{"miner": miner_id(b), "action": "stop"}], name="P2")
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": "user"})

@@ -60,14 +60,15 @@ def integration_errors(caplog: pytest.LogCaptureFixture) -> list[logging.LogReco
     ]
 
 
-AtTou = Callable[[], Awaitable[str]]
+AtTou = Callable[..., Awaitable[str]]
 
 
 @pytest.fixture
 def at_tou(hass: HomeAssistant, fleet: Fleet) -> AtTou:
-    """A new plan's flow at its time-of-use form; returns the flow id."""
+    """A new plan's flow (for a miner of its own) at the form of a time-of-use source
+    ("urdb_json" or "urdb_fetch"); returns the flow id."""
 
-    async def _start() -> str:
+    async def _start(source: str = "urdb_json") -> str:
         (miner,) = await fleet("Gamma 601")
         result = await hass.config_entries.flow.async_init(
             DOMAIN, context={"source": config_entries.SOURCE_USER}
@@ -80,21 +81,23 @@ def at_tou(hass: HomeAssistant, fleet: Fleet) -> AtTou:
             {"name": "Evening", "miners": [{"miner": miner_id(miner), "action": "stop"}]},
         )
         assert result["step_id"] == "plan_tou", result
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"tou_mode": source}
+        )
+        assert result["step_id"] == f"plan_tou_{source}", result
         return str(result["flow_id"])
 
     return _start
 
 
 async def paste(hass: HomeAssistant, flow_id: str, text: str, **more: Any) -> FlowResult:
-    return await hass.config_entries.flow.async_configure(
-        flow_id, {"tou_mode": "urdb_json", "urdb_json": text, **more}
-    )
+    return await hass.config_entries.flow.async_configure(flow_id, {"urdb_json": text, **more})
 
 
 async def finish(hass: HomeAssistant, result: FlowResult) -> ConfigEntry:
     """From the price form on, with nothing more than the defaults."""
     assert result["step_id"] == "plan_price", result
-    for step in (NO_PRICE, {}, SAFETY_NONE):
+    for step in (NO_PRICE, {}, {}, SAFETY_NONE):
         result = await hass.config_entries.flow.async_configure(result["flow_id"], step)
     assert result["type"] is FlowResultType.CREATE_ENTRY, result
     await hass.async_block_till_done()
@@ -128,7 +131,7 @@ async def openei(socket_enabled: None, monkeypatch: pytest.MonkeyPatch) -> Async
 
 
 def fetch(label: str) -> dict[str, str]:
-    return {"tou_mode": "urdb_fetch", "urdb_api_key": "key", "urdb_label": label}
+    return {"urdb_api_key": "key", "urdb_label": label}
 
 
 async def test_expired_rate_is_refused_on_the_form(
@@ -142,13 +145,20 @@ async def test_expired_rate_is_refused_on_the_form(
     dates = result["description_placeholders"]
     assert dates["urdb_end"].startswith("201"), "the message says when the rate ended"
     assert dates["urdb_start"] <= dates["urdb_end"]
+    entry = await finish(hass, await paste(hass, flow_id, json.dumps(tou_rate())))
+    assert entry.options["urdb_rate"]["label"] == tou_rate()["label"]
+
+    flow_id = await at_tou("urdb_fetch")
     openei["5550d6fd5457a3187e8b4567"] = {"items": [json.loads(rate_text("fpl_rs1_2015"))]}
     result = await hass.config_entries.flow.async_configure(
         flow_id, fetch("5550d6fd5457a3187e8b4567")
     )
     assert result["errors"] == {"urdb_label": "urdb_expired"}
-    entry = await finish(hass, await paste(hass, flow_id, json.dumps(tou_rate())))
-    assert entry.options["urdb_rate"]["label"] == tou_rate()["label"]
+    openei[tou_rate()["label"]] = api_answer()
+    entry = await finish(
+        hass, await hass.config_entries.flow.async_configure(flow_id, fetch(tou_rate()["label"]))
+    )
+    assert entry.options["urdb_label"] == tou_rate()["label"]
 
 
 async def test_inverted_dates_are_accepted_with_one_warning(
@@ -219,7 +229,7 @@ async def test_oversized_json_is_refused_and_only_the_used_part_is_stored(
 async def test_fetched_rate_is_stored_without_the_rest_of_the_answer(
     hass: HomeAssistant, at_tou: AtTou, openei: dict[str, Any]
 ) -> None:
-    flow_id = await at_tou()
+    flow_id = await at_tou("urdb_fetch")
     label = tou_rate()["label"]
     openei[label] = api_answer()
     openei["deep"] = "[" * 50_000 + "]" * 50_000

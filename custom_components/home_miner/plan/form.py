@@ -1,12 +1,18 @@
-"""The plan forms: their schemas and the checks behind each error a user can see."""
+"""The plan forms: their shared pieces, the price, demand-response and safety forms, and
+the checks behind each error a user can see. (Miners: form_miners.py; time of use:
+form_tou.py.)"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 import math
+import re
 from typing import Any
+import unicodedata
 
 from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import section
+from homeassistant.generated.currencies import ACTIVE_CURRENCIES
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
     BooleanSelector,
@@ -16,7 +22,6 @@ from homeassistant.helpers.selector import (
     NumberSelectorConfig,
     NumberSelectorMode,
     ObjectSelector,
-    ObjectSelectorConfig,
     SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
@@ -25,15 +30,16 @@ from homeassistant.helpers.selector import (
     TextSelectorConfig,
     TextSelectorType,
 )
+from homeassistant.helpers.translation import async_get_translations
 import voluptuous as vol
 
-from ..const import CONF_ENTRY_TYPE, DOMAIN, ENTRY_TYPE_MINER, ENTRY_TYPE_PLAN
+from ..const import DOMAIN
 from ..curtailment import (
-    CurtailMode,
     MissingPrice,
     OpenAdrAuthError,
     OpenAdrConnectionError,
     OpenAdrError,
+    PricePreset,
     VenClient,
 )
 from ..curtailment.errors import (
@@ -44,10 +50,20 @@ from . import const
 from .config import vtn_config
 from .const import ThresholdChoice
 from .feeds import state_number
+from .price_actions import ACTION_PRESETS, PRICE_ACTIONS
 
 # What a form stores is bounded: a text (a name, a label, a time, a day, a band's price).
 MAX_NAME_LENGTH = 100
 MAX_TEXT_LENGTH = 32
+
+PRICE_DOMAINS = ["sensor", "number", "input_number"]
+# A price is money per energy: "EUR/kWh", "€/kWh", "USD/MWh", "ct/kWh". Carbon intensity
+# ("gCO2eq/kWh") is per energy too, so the money part is checked: an ISO 4217 code, a text
+# with a currency sign, or a currency's everyday name or subunit.
+_PER_ENERGY = re.compile(r"^\s*(?P<money>\S.*?)\s*/\s*[kM]?Wh\s*$")
+_MONEY_WORDS = frozenset(
+    {"c", "ct", "cent", "cents", "p", "kr", "öre", "øre", "snt", "gr", "zł", "kč", "ft", "lei"}
+)
 
 
 def _select(options: list[str], key: str, *, multiple: bool = False) -> SelectSelector:
@@ -78,51 +94,21 @@ class _ObjectsSelector(ObjectSelector):
         return super().__call__(data)
 
 
-def miner_options(hass: HomeAssistant) -> list[SelectOptionDict]:
+async def async_selector_texts(hass: HomeAssistant) -> Mapping[str, str]:
+    """The integration's selector translations in the configured language.
+
+    A select inside an object selector's dialog shows its options' labels as sent: the
+    dialog's form has no way to translate them (only the flow's own form has), so they are
+    translated here."""
+    return await async_get_translations(hass, hass.config.language, "selector", [DOMAIN])
+
+
+def labelled(texts: Mapping[str, str], key: str, values: Iterable[str]) -> list[SelectOptionDict]:
+    """Options of the select translated under `key`, in the order given."""
+    prefix = f"component.{DOMAIN}.selector.{key}.options."
     return [
-        SelectOptionDict(value=entry.unique_id, label=entry.title)
-        for entry in hass.config_entries.async_entries(DOMAIN)
-        if entry.data.get(CONF_ENTRY_TYPE, ENTRY_TYPE_MINER) == ENTRY_TYPE_MINER
-        and entry.unique_id is not None
+        SelectOptionDict(value=value, label=texts.get(prefix + value, value)) for value in values
     ]
-
-
-def miners_schema(hass: HomeAssistant, *, with_name: bool) -> vol.Schema:
-    fields: dict[str, Any] = {
-        const.CONF_MINER: {
-            "required": True,
-            "selector": {"select": {"options": miner_options(hass), "mode": "dropdown"}},
-        },
-        const.CONF_ACTION: {
-            "required": True,
-            "selector": {
-                "select": {"options": [m.value for m in CurtailMode], "translation_key": "action"}
-            },
-        },
-        const.CONF_VALUE: {"selector": {"number": {"min": 0, "max": 100000, "mode": "box"}}},
-        const.CONF_PRIORITY: {
-            "selector": {"number": {"min": 0, "max": 1000, "step": 1, "mode": "box"}}
-        },
-    }
-    schema: dict[Any, Any] = {}
-    if with_name:
-        schema[vol.Required(const.CONF_NAME)] = TextSelector()
-    schema[vol.Required(const.CONF_MINERS)] = _ObjectsSelector(
-        ObjectSelectorConfig(
-            fields=fields, multiple=True, label_field=const.CONF_MINER, translation_key="miners"
-        )
-    )
-    return vol.Schema(schema)
-
-
-def miners_in_other_plans(hass: HomeAssistant, plan_id: str | None) -> set[str]:
-    """Miners another plan already drives (two plans would undo each other)."""
-    return {
-        item.get(const.CONF_MINER)
-        for entry in hass.config_entries.async_entries(DOMAIN)
-        if entry.entry_id != plan_id and entry.data.get(CONF_ENTRY_TYPE) == ENTRY_TYPE_PLAN
-        for item in entry.options.get(const.CONF_MINERS, [])
-    }
 
 
 def check_name(name: str, errors: dict[str, str]) -> None:
@@ -132,70 +118,43 @@ def check_name(name: str, errors: dict[str, str]) -> None:
         errors[const.CONF_NAME] = "too_long"
 
 
-def _number_in(value: object, low: float, high: float) -> bool:
-    """A finite number within bounds. An object selector checks its fields but hands them
-    on as sent: "nan" passes a number field, and stays a string."""
+def is_price_unit(unit: object) -> bool:
+    """A currency per kWh, MWh or Wh."""
+    match = _PER_ENERGY.match(unit) if isinstance(unit, str) else None
+    if match is None:
+        return False
+    money = match["money"]
     return (
-        isinstance(value, int | float)
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-        and low <= value <= high
+        money.upper() in ACTIVE_CURRENCIES
+        or money.casefold() in _MONEY_WORDS
+        or any(unicodedata.category(char) == "Sc" for char in money)
     )
 
 
-def _miner_action_ok(item: Mapping[str, Any]) -> bool:
-    """Stop, or a limit with its value (a percentage at most 100)."""
-    action, value = item.get(const.CONF_ACTION, CurtailMode.STOP), item.get(const.CONF_VALUE)
-    if action not in tuple(CurtailMode):
-        return False
-    if value is None:
-        return bool(action == CurtailMode.STOP)
-    return _number_in(value, 0, 100 if action == CurtailMode.LIMIT_PERCENT else 100000)
+def price_entities(hass: HomeAssistant, chosen: Iterable[object]) -> list[str]:
+    """What the price picker offers: the entities whose unit is a price, and those already
+    chosen (whatever their unit now, so the form shows them)."""
+    found = {
+        state.entity_id
+        for state in hass.states.async_all(PRICE_DOMAINS)
+        if is_price_unit(state.attributes.get("unit_of_measurement"))
+    }
+    found.update(entity_id for entity_id in chosen if isinstance(entity_id, str) and entity_id)
+    return sorted(found)
 
 
-def check_miners(
-    hass: HomeAssistant, items: object, errors: dict[str, str], *, plan_id: str | None = None
-) -> list[dict[str, Any]]:
-    """Normalise the miner list; an empty, duplicated or incomplete one is an error, and so
-    is a miner another plan already drives."""
-    known = {option["value"] for option in miner_options(hass)}
-    taken = miners_in_other_plans(hass, plan_id)
-    found: list[dict[str, Any]] = []
-    seen: set[str] = set()
-    for item in items if isinstance(items, list) else []:
-        miner = item.get(const.CONF_MINER) if isinstance(item, dict) else None
-        if not isinstance(miner, str) or miner not in known or miner in seen:
-            errors[const.CONF_MINERS] = "invalid_miners"
-            return []
-        if miner in taken:
-            errors[const.CONF_MINERS] = "miner_in_other_plan"
-            return []
-        seen.add(miner)
-        priority = item.get(const.CONF_PRIORITY, 100)
-        if not _miner_action_ok(item) or not _number_in(priority, 0, 1000):
-            errors[const.CONF_MINERS] = "invalid_miner_action"
-            return []
-        found.append(
-            {
-                const.CONF_MINER: miner,
-                const.CONF_ACTION: item.get(const.CONF_ACTION, CurtailMode.STOP),
-                const.CONF_VALUE: item.get(const.CONF_VALUE),
-                const.CONF_PRIORITY: int(priority),
-            }
-        )
-    if not found:
-        errors[const.CONF_MINERS] = "no_miners_selected"
-    return found
-
-
-def price_schema() -> vol.Schema:
+def price_schema(hass: HomeAssistant, chosen: Iterable[object] = ()) -> vol.Schema:
+    """The price form; the picker is filtered by unit, not device class: the core Nord Pool
+    integration's price sensors have none."""
     return vol.Schema(
         {
             vol.Optional(const.CONF_PRICE_ENTITY): EntitySelector(
-                EntitySelectorConfig(domain=["sensor", "number", "input_number"])
+                EntitySelectorConfig(
+                    domain=PRICE_DOMAINS, include_entities=price_entities(hass, chosen)
+                )
             ),
             vol.Required(const.CONF_PRICE_PRESET, default="none"): _select(
-                list(const.ATTRIBUTE_PRESETS), "price_preset"
+                [*const.ATTRIBUTE_PRESETS, *ACTION_PRESETS], "price_preset"
             ),
             vol.Required(const.CONF_THRESHOLD_MODE, default=ThresholdChoice.NONE): _select(
                 [m.value for m in ThresholdChoice], "threshold_mode"
@@ -203,14 +162,55 @@ def price_schema() -> vol.Schema:
             vol.Optional(const.CONF_THRESHOLD): _number(low=-1e6),
             vol.Optional(const.CONF_HASHPRICE): _number(),
             vol.Optional(const.CONF_HASHPRICE_ENTITY): EntitySelector(
-                EntitySelectorConfig(domain=["sensor", "number", "input_number"])
+                EntitySelectorConfig(domain=PRICE_DOMAINS)
             ),
             vol.Required(const.CONF_HYSTERESIS, default=0): _number(),
             vol.Required(const.CONF_ON_MISSING_PRICE, default=MissingPrice.RUN): _select(
                 [m.value for m in MissingPrice], "on_missing_price"
             ),
+            vol.Optional(PRICE_ACTION_SECTION): section(
+                price_action_schema(hass), {"collapsed": True}
+            ),
         }
     )
+
+
+# The price action's settings: one collapsed section of the price form, stored flat.
+PRICE_ACTION_SECTION = "price_action"
+PRICE_ACTION_KEYS = (
+    const.CONF_PRICE_ACTION_ENTRY,
+    const.CONF_PRICE_ACTION_AREA,
+    const.CONF_PRICE_ACTION_CURRENCY,
+    const.CONF_PRICE_ACTION_VAT,
+)
+NORD_POOL_CURRENCIES = ["DKK", "EUR", "NOK", "PLN", "SEK"]
+
+
+def price_action_schema(hass: HomeAssistant) -> vol.Schema:
+    """Which of the integration's entries to ask, for which area or home, in which currency
+    (Nord Pool) and with VAT or not (EnergyZero)."""
+    entries = [
+        SelectOptionDict(value=entry.entry_id, label=f"{action.title}: {entry.title}")
+        for action in PRICE_ACTIONS.values()
+        for entry in hass.config_entries.async_entries(action.domain)
+    ]
+    fields: dict[Any, Any] = {}
+    if entries:
+        fields[vol.Optional(const.CONF_PRICE_ACTION_ENTRY)] = SelectSelector(
+            SelectSelectorConfig(options=entries, mode=SelectSelectorMode.DROPDOWN)
+        )
+    fields[vol.Optional(const.CONF_PRICE_ACTION_AREA)] = TextSelector()
+    fields[vol.Optional(const.CONF_PRICE_ACTION_CURRENCY)] = SelectSelector(
+        SelectSelectorConfig(options=NORD_POOL_CURRENCIES, mode=SelectSelectorMode.DROPDOWN)
+    )
+    fields[vol.Optional(const.CONF_PRICE_ACTION_VAT, default=True)] = BooleanSelector()
+    return vol.Schema(fields)
+
+
+def shown_price(shown: Mapping[str, Any]) -> dict[str, Any]:
+    """The price form's values with the stored (flat) price action in its section."""
+    nested = {key: shown[key] for key in PRICE_ACTION_KEYS if key in shown}
+    return {**shown, PRICE_ACTION_SECTION: {**nested, **shown.get(PRICE_ACTION_SECTION, {})}}
 
 
 def is_price(hass: HomeAssistant, entity_id: str) -> bool:
@@ -219,7 +219,7 @@ def is_price(hass: HomeAssistant, entity_id: str) -> bool:
     if state is None:
         return False
     unit = state.attributes.get("unit_of_measurement")
-    if unit is not None and not str(unit).endswith("Wh"):
+    if unit is not None and not is_price_unit(unit):
         return False
     return state_number(state) is not None or state.state in ("unknown", "unavailable")
 
@@ -235,6 +235,7 @@ def check_price(
     hass: HomeAssistant,
     user_input: Mapping[str, Any],
     errors: dict[str, str],
+    placeholders: dict[str, str],
     *,
     stored: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
@@ -245,6 +246,9 @@ def check_price(
     typed in while price curtailment is off would be kept, doing nothing.
     """
     found = dict(user_input)
+    action_settings = found.pop(PRICE_ACTION_SECTION, None)
+    if isinstance(action_settings, Mapping):
+        found.update({k: v for k, v in action_settings.items() if k in PRICE_ACTION_KEYS})
     for key in (const.CONF_THRESHOLD, const.CONF_HASHPRICE, const.CONF_HYSTERESIS):
         # The selectors check the range, and NaN is in no range.
         if key in found and not math.isfinite(found[key]):
@@ -256,7 +260,17 @@ def check_price(
     if hashprice_entity and not _is_number(hass, hashprice_entity):
         errors[const.CONF_HASHPRICE_ENTITY] = "not_a_hashprice"
     mode = ThresholdChoice(found[const.CONF_THRESHOLD_MODE])
-    if mode is not ThresholdChoice.NONE and not entity_id:
+    preset = found[const.CONF_PRICE_PRESET]
+    action = PRICE_ACTIONS[PricePreset(preset)] if preset in ACTION_PRESETS else None
+    if action is None:
+        for key in PRICE_ACTION_KEYS:
+            found.pop(key, None)
+    elif not hass.services.has_service(action.domain, action.service):
+        # The action is the feed: without the integration set up, there are no prices.
+        errors[const.CONF_PRICE_PRESET] = "price_action_missing"
+        placeholders["integration"] = action.title
+    if mode is not ThresholdChoice.NONE and not entity_id and action is None:
+        # An action's prices include the current hour's: it needs no entity.
         errors[const.CONF_PRICE_ENTITY] = "price_entity_required"
     if mode is ThresholdChoice.FIXED and found.get(const.CONF_THRESHOLD) is None:
         errors[const.CONF_THRESHOLD] = "threshold_required"

@@ -1,9 +1,10 @@
-"""The plan's time-of-use form: bands entered in it, or a URDB rate pasted or fetched."""
+"""The plan's time-of-use forms: where the periods come from, then that source's own form
+(bands entered in it, a URDB rate pasted, or one fetched from OpenEI)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-import json
+import re
 from typing import Any
 
 import aiohttp
@@ -13,6 +14,9 @@ from homeassistant.helpers.selector import (
     EntitySelector,
     EntitySelectorConfig,
     ObjectSelectorConfig,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
     TextSelector,
     TextSelectorConfig,
     TextSelectorType,
@@ -35,13 +39,17 @@ from ..curtailment.errors import (
 from ..curtailment.urdb import load_urdb_json
 from . import const
 from .const import TouMode
-from .form import MAX_TEXT_LENGTH, _ObjectsSelector, _select
+from .form import MAX_TEXT_LENGTH, _ObjectsSelector, labelled
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_MONTHS = tuple(str(m) for m in range(1, 13))
 # How many bands and peak labels a plan stores.
 MAX_BANDS = 48
 MAX_PEAK_LABELS = 10
 _BAND_FIELDS = ("label", "start", "end", "days", "months", "price")
+# A time of day as a person writes it: 17:00, 7:30; seconds are read too (stored plans have
+# them, from the time selector the form had before).
+_CLOCK = re.compile(r"^\s*(\d{1,2}):(\d{2})(?::(\d{2}))?\s*$")
 _URDB_ERRORS: dict[type[UrdbError], str] = {
     UrdbExpiredError: "urdb_expired",
     UrdbPriceError: "urdb_invalid_price",
@@ -49,49 +57,135 @@ _URDB_ERRORS: dict[type[UrdbError], str] = {
     UrdbTooLargeError: "urdb_too_large",
 }
 _HTTP_FORBIDDEN = (401, 403)
+# What a time-of-use source stores; choosing another source drops the rest.
+TOU_KEYS = (
+    const.CONF_TOU_MODE,
+    const.CONF_BANDS,
+    const.CONF_PEAK_LABELS,
+    const.CONF_URDB_RATE,
+    const.CONF_URDB_LABEL,
+    const.CONF_URDB_API_KEY,
+    const.CONF_HOLIDAYS,
+)
 
 
-def tou_schema() -> vol.Schema:
-    band_fields: dict[str, Any] = {
-        "label": {"required": True, "selector": {"text": {}}},
-        "start": {"required": True, "selector": {"time": {}}},
-        "end": {"required": True, "selector": {"time": {}}},
-        "days": {
-            "selector": {
-                "select": {"options": list(_DAYS), "multiple": True, "translation_key": "days"}
-            }
-        },
-        "months": {
-            "selector": {"select": {"options": [str(m) for m in range(1, 13)], "multiple": True}}
-        },
-        "price": {"selector": {"number": {"min": 0, "max": 100000, "step": "any", "mode": "box"}}},
-    }
+def source_schema() -> vol.Schema:
     return vol.Schema(
         {
-            vol.Required(const.CONF_TOU_MODE, default=TouMode.NONE): _select(
-                [m.value for m in TouMode], "tou_mode"
-            ),
-            vol.Optional(const.CONF_BANDS): _ObjectsSelector(
-                ObjectSelectorConfig(
-                    fields=band_fields, multiple=True, label_field="label", translation_key="bands"
+            vol.Required(const.CONF_TOU_MODE, default=TouMode.NONE): SelectSelector(
+                SelectSelectorConfig(
+                    options=[m.value for m in TouMode],
+                    translation_key="tou_mode",
+                    mode=SelectSelectorMode.LIST,
                 )
-            ),
-            vol.Optional(const.CONF_PEAK_LABELS): TextSelector(TextSelectorConfig(multiple=True)),
-            vol.Optional(const.CONF_URDB_JSON): TextSelector(TextSelectorConfig(multiline=True)),
-            vol.Optional(const.CONF_URDB_API_KEY): TextSelector(
-                TextSelectorConfig(type=TextSelectorType.PASSWORD)
-            ),
-            vol.Optional(const.CONF_URDB_LABEL): TextSelector(),
-            vol.Optional(const.CONF_HOLIDAYS): EntitySelector(
-                EntitySelectorConfig(domain="calendar")
             ),
         }
     )
 
 
+def _bands_fields(texts: Mapping[str, str]) -> dict[str, Any]:
+    """A band's fields. The selects carry their labels: the dialog that edits a band cannot
+    translate them. Days and months are checkboxes, which keep the week's and the year's
+    order (the dropdown's chips follow the order they were picked in)."""
+    return {
+        "label": {"required": True, "selector": {"text": {}}},
+        "start": {"required": True, "selector": {"text": {}}},
+        "end": {"required": True, "selector": {"text": {}}},
+        "days": {
+            "selector": {
+                "select": {
+                    "options": labelled(texts, "days", _DAYS),
+                    "multiple": True,
+                    "mode": "list",
+                    "translation_key": "days",
+                }
+            }
+        },
+        "months": {
+            "selector": {
+                "select": {
+                    "options": labelled(texts, "months", _MONTHS),
+                    "multiple": True,
+                    "mode": "list",
+                    "translation_key": "months",
+                }
+            }
+        },
+        "price": {"selector": {"number": {"min": 0, "max": 100000, "step": "any", "mode": "box"}}},
+    }
+
+
+def _tariff_fields() -> dict[Any, Any]:
+    """What every source has: which of its labels are peaks, and where holidays come from."""
+    return {
+        vol.Optional(const.CONF_PEAK_LABELS): TextSelector(TextSelectorConfig(multiple=True)),
+        vol.Optional(const.CONF_HOLIDAYS): EntitySelector(EntitySelectorConfig(domain="calendar")),
+    }
+
+
+def source_step_schema(mode: TouMode, texts: Mapping[str, str]) -> vol.Schema:
+    """The form of one source: only the fields it needs."""
+    fields: dict[Any, Any]
+    if mode is TouMode.BANDS:
+        fields = {
+            vol.Optional(const.CONF_BANDS): _ObjectsSelector(
+                ObjectSelectorConfig(
+                    fields=_bands_fields(texts),
+                    multiple=True,
+                    label_field="label",
+                    translation_key="bands",
+                )
+            )
+        }
+    elif mode is TouMode.URDB_JSON:
+        fields = {
+            vol.Optional(const.CONF_URDB_JSON): TextSelector(TextSelectorConfig(multiline=True)),
+            vol.Optional(const.CONF_URDB_LABEL): TextSelector(),
+        }
+    else:
+        fields = {
+            vol.Optional(const.CONF_URDB_API_KEY): TextSelector(
+                TextSelectorConfig(type=TextSelectorType.PASSWORD)
+            ),
+            vol.Optional(const.CONF_URDB_LABEL): TextSelector(),
+        }
+    return vol.Schema(fields | _tariff_fields())
+
+
+def clock(value: object) -> str | None:
+    """A time of day as stored: "HH:MM" ("HH:MM:SS" where seconds are given), "24:00" for an
+    end at midnight; None for anything else."""
+    match = _CLOCK.match(value) if isinstance(value, str) else None
+    if match is None:
+        return None
+    hour, minute, second = int(match[1]), int(match[2]), int(match[3] or 0)
+    if (hour, minute, second) != (24, 0, 0) and not (hour < 24 and minute < 60 and second < 60):
+        return None
+    return f"{hour:02d}:{minute:02d}" + (f":{second:02d}" if match[3] else "")
+
+
+def shown_bands(bands: object) -> object:
+    """Stored bands as their form takes them back: months as the select's "1".."12", and
+    times as a person writes them (stored plans have seconds)."""
+    if not isinstance(bands, list):
+        return bands
+    shown = []
+    for stored in bands:
+        band = dict(stored) if isinstance(stored, dict) else stored
+        if isinstance(band, dict):
+            if isinstance(band.get("months"), list):
+                band["months"] = [str(m) for m in band["months"]]
+            for key in ("start", "end"):
+                written = clock(band.get(key))
+                if written is not None:
+                    band[key] = written.removesuffix(":00") if len(written) == 8 else written
+        shown.append(band)
+    return shown
+
+
 def _bands(items: object) -> list[dict[str, Any]] | None:
-    """The bands to store, each cut to its fields; None for what cannot be bands or exceeds
-    the bounds."""
+    """The bands to store, each cut to its fields, its days in the week's order and its
+    months in the year's; None for what cannot be bands or exceeds the bounds."""
     if not isinstance(items, list) or len(items) > MAX_BANDS:
         return None
     bands = []
@@ -107,10 +201,26 @@ def _bands(items: object) -> list[dict[str, Any]] | None:
         texts = [*(band.get(k) for k in ("label", "start", "end", "price")), *days]
         if any(isinstance(text, str) and len(text) > MAX_TEXT_LENGTH for text in texts):
             return None
+        if days and all(day in _DAYS for day in days):
+            band["days"] = sorted(set(days), key=_DAYS.index)
         if months:
-            band["months"] = [int(m) for m in months]
+            band["months"] = sorted({int(m) for m in months})
         bands.append(band)
     return bands
+
+
+def _check_times(
+    bands: list[dict[str, Any]], errors: dict[str, str], placeholders: dict[str, str]
+) -> None:
+    """Each band's start and end written as a time of day (stored as `clock` gives it)."""
+    for band in bands:
+        for key in ("start", "end"):
+            text = clock(band.get(key))
+            if text is None:
+                errors[const.CONF_BANDS] = "invalid_band_time"
+                placeholders |= {"band": str(band.get("label", "")), "time": str(band.get(key))}
+                return
+            band[key] = text
 
 
 def _month(value: object) -> bool:
@@ -126,20 +236,6 @@ def _peak_labels(user_input: Mapping[str, Any], errors: dict[str, str]) -> list[
     return labels
 
 
-def tou_without_source(user_input: Mapping[str, Any], stored: Mapping[str, Any]) -> bool:
-    """Bands or a URDB rate typed in while the source is none: they would be dropped without
-    a word. The form shows what is stored again, so turning the source off with the stored
-    ones still in it is no error (it drops them, as asked)."""
-    if user_input.get(const.CONF_TOU_MODE) != TouMode.NONE:
-        return False
-    bands = user_input.get(const.CONF_BANDS)
-    if bands and (const.CONF_BANDS not in stored or _bands(bands) != stored[const.CONF_BANDS]):
-        return True
-    text = (user_input.get(const.CONF_URDB_JSON) or "").strip()
-    rate = stored.get(const.CONF_URDB_RATE)
-    return bool(text) and (rate is None or text != json.dumps(rate))
-
-
 def _is_calendar(hass: HomeAssistant, entity_id: object) -> bool:
     return (
         isinstance(entity_id, str)
@@ -150,13 +246,16 @@ def _is_calendar(hass: HomeAssistant, entity_id: object) -> bool:
 
 async def check_tou(
     hass: HomeAssistant,
+    mode: TouMode,
     user_input: Mapping[str, Any],
     errors: dict[str, str],
     placeholders: dict[str, str],
 ) -> dict[str, Any]:
-    """The TOU options to store; of a URDB rate (fetched once, here) only what the plan uses.
-    An error's details (an expired rate's dates) go into `placeholders`."""
-    mode = TouMode(user_input[const.CONF_TOU_MODE])
+    """The options to store of the source `mode` (its form's input); of a URDB rate (fetched
+    once, here) only what the plan uses. An error's details (an expired rate's dates, a band
+    time that is none) go into `placeholders`."""
+    if mode is TouMode.NONE:
+        return {const.CONF_TOU_MODE: mode.value}
     labels = _peak_labels(user_input, errors)
     found: dict[str, Any] = {const.CONF_TOU_MODE: mode.value, const.CONF_PEAK_LABELS: labels}
     timezone = dt_util.get_default_time_zone()
@@ -164,14 +263,17 @@ async def check_tou(
     if holidays := user_input.get(const.CONF_HOLIDAYS):
         if not _is_calendar(hass, holidays):
             errors[const.CONF_HOLIDAYS] = "not_a_calendar"
-        elif mode is not TouMode.NONE:
+        else:
             found[const.CONF_HOLIDAYS] = holidays
     if mode is TouMode.BANDS:
         bands = _bands(user_input.get(const.CONF_BANDS))
-        try:
-            parse_bands(bands, timezone=timezone)
-        except TariffError:
-            errors[const.CONF_BANDS] = "invalid_bands"
+        if bands is not None:
+            _check_times(bands, errors, placeholders)
+        if const.CONF_BANDS not in errors:
+            try:
+                parse_bands(bands, timezone=timezone)
+            except TariffError:
+                errors[const.CONF_BANDS] = "invalid_bands"
         found[const.CONF_BANDS] = bands or []
     elif mode is TouMode.URDB_JSON:
         text = user_input.get(const.CONF_URDB_JSON) or ""

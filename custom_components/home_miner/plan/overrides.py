@@ -149,5 +149,9 @@ class MinerOverrides:
         self.plan.memory.miner_overrides[miner_id] = (
             start + max_length if max_length is not None else now + timedelta(days=1)
         )
-        LOGGER.info("Plan %s: %s overridden by the user", self.plan.config_entry.title, miner_id)
+        LOGGER.info(
+            "Plan %s: %s overridden by the user",
+            self.plan.config_entry.title,
+            self.plan.miner_name(miner_id),
+        )
         self.plan.async_decide(now)
