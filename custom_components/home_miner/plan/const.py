@@ -32,6 +32,27 @@ CONF_HASHPRICE: Final = "hashprice"
 CONF_HASHPRICE_ENTITY: Final = "hashprice_entity"
 CONF_HYSTERESIS: Final = "hysteresis"
 CONF_ON_MISSING_PRICE: Final = "on_missing_price"
+# The price action's call (presets in price_actions.PRICE_ACTIONS): the integration's config
+# entry (the only loaded one when unset), the Nord Pool area or Tibber home to read, the Nord
+# Pool currency (the entry's when unset), and whether EnergyZero's prices include VAT.
+CONF_PRICE_ACTION_ENTRY: Final = "price_action_entry"
+CONF_PRICE_ACTION_AREA: Final = "price_action_area"
+CONF_PRICE_ACTION_CURRENCY: Final = "price_action_currency"
+CONF_PRICE_ACTION_VAT: Final = "price_action_incl_vat"
+
+# The house (flexible load): grid power (signed, import positive; or import with a separate
+# export sensor), battery state of charge, PV power; how the fleet follows it.
+CONF_GRID_ENTITY: Final = "grid_power_entity"
+CONF_GRID_EXPORT_ENTITY: Final = "grid_export_entity"
+CONF_BATTERY_ENTITY: Final = "battery_soc_entity"
+CONF_PV_ENTITY: Final = "pv_power_entity"
+CONF_SURPLUS_ONLY: Final = "surplus_only"
+CONF_RESERVE: Final = "reserve_w"
+CONF_GRID_ALLOWANCE: Final = "grid_allowance_w"
+CONF_BATTERY_FLOOR: Final = "battery_floor_pct"
+CONF_IMPORT_LIMIT: Final = "import_limit_kw"
+CONF_BOOST_PRICE: Final = "boost_price"
+CONF_BOOST_ENTITIES: Final = "boost_entities"
 
 CONF_CALENDARS: Final = "calendars"
 CONF_CALENDAR_MATCH: Final = "calendar_match"
@@ -81,6 +102,10 @@ ENERGY_TICK: Final = timedelta(minutes=1)
 SCHEDULE_HORIZON: Final = timedelta(hours=48)
 # Only the state is known: look again this soon even if the price entity stays quiet.
 STATE_PRICE_VALIDITY: Final = timedelta(minutes=15)
+# A price action is asked again this often for the days whose prices it has not given yet.
+PRICE_ACTION_INTERVAL: Final = timedelta(hours=1)
+# Seconds one call of a price action may take.
+PRICE_ACTION_TIMEOUT: Final = 30.0
 
 # A refused command is tried again after these delays, then every last one.
 RETRY_DELAYS: Final[tuple[float, ...]] = (2.0, 5.0, 15.0, 60.0, 300.0)

@@ -8,6 +8,7 @@ is not ended by an entity that has not loaded yet."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 import math
 
@@ -30,8 +31,10 @@ from ..curtailment import (
     events_from_calendar,
     parse_prices,
 )
+from ..curtailment.flex import HouseReading
 from .config import PlanConfig
 from .const import CALENDAR_LOOKBACK, HOLIDAY_HORIZON, SCHEDULE_HORIZON, STATE_PRICE_VALIDITY
+from .price_actions import PRICE_ACTIONS
 
 
 def state_number(state: State | None) -> float | None:
@@ -43,6 +46,19 @@ def state_number(state: State | None) -> float | None:
     except ValueError:
         return None
     return value if math.isfinite(value) else None
+
+
+# Power units a grid, PV or miner sensor may use, in watts.
+POWER_UNITS = {"W": 1.0, "kW": 1000.0, "MW": 1_000_000.0}
+
+
+def power_w(state: State | None) -> float | None:
+    """A power sensor's state in W; None if it is missing or not in a power unit."""
+    value = state_number(state)
+    if value is None or state is None:
+        return None
+    scale = POWER_UNITS.get(str(state.attributes.get("unit_of_measurement")))
+    return None if scale is None else value * scale
 
 
 def _all_day(value: object) -> date | None:
@@ -72,6 +88,11 @@ class Feeds:
         self.calendar_events: tuple[DrEvent, ...] = ()
         self.vtn_events: tuple[DrEvent, ...] = ()
         self.vtn_error: str | None = None
+        # The price action's last good answer for each of the market's days, and all of them
+        # as one series (price_actions.py asks for them).
+        self.price_answers: dict[date, PriceSeries] = {}
+        self._action_prices = PriceSeries()
+        self._action_unit: str | None = None
         self._hashprice: float | None = config.hashprice
         self._vtn = (
             VenClient(async_get_clientsession(hass), config.vtn) if config.vtn is not None else None
@@ -80,11 +101,37 @@ class Feeds:
     @property
     def watched(self) -> list[str]:
         """Entities whose state changes call for a new decision."""
-        found = [*self.config.dr_entities, *self.config.calendars]
-        for entity_id in (self.config.price_entity, self.config.hashprice_entity):
+        config = self.config
+        found = [*config.dr_entities, *config.calendars, *config.boost_entities]
+        for entity_id in (
+            config.price_entity,
+            config.hashprice_entity,
+            config.grid_entity,
+            config.grid_export_entity,
+            config.battery_entity,
+        ):
             if entity_id:
                 found.append(entity_id)
         return found
+
+    def house(self) -> HouseReading:
+        """The house now: grid power in W (import positive; `None` while a grid entity is
+        not a power), the battery's charge, and whether a boost entity is on."""
+        config = self.config
+        grid = power_w(self.hass.states.get(config.grid_entity)) if config.grid_entity else None
+        if grid is not None and config.grid_export_entity:
+            export = power_w(self.hass.states.get(config.grid_export_entity))
+            grid = None if export is None else grid - export
+        battery = (
+            state_number(self.hass.states.get(config.battery_entity))
+            if config.battery_entity
+            else None
+        )
+        boost = any(
+            (state := self.hass.states.get(entity_id)) is not None and state.state == "on"
+            for entity_id in config.boost_entities
+        )
+        return HouseReading(grid_w=grid, battery_pct=battery, boost=boost)
 
     def _state(self, entity_id: str, now: datetime) -> State | None:
         state = self.hass.states.get(entity_id)
@@ -121,29 +168,43 @@ class Feeds:
 
     def unit(self) -> str | None:
         if not self.config.price_entity:
-            return None
+            return self._action_unit
         state = self.hass.states.get(self.config.price_entity)
         return None if state is None else state.attributes.get("unit_of_measurement")
 
+    def store_price_answers(
+        self, answers: Mapping[date, PriceSeries], *, keep_from: date, unit: str | None
+    ) -> bool:
+        """Keep each day's last good answer of the price action, from `keep_from` on; `True`
+        if the forecast changed."""
+        self._action_unit = unit
+        kept = {
+            day: series
+            for day, series in {**self.price_answers, **answers}.items()
+            if day >= keep_from
+        }
+        if kept == self.price_answers:
+            return False
+        self.price_answers = kept
+        self._action_prices = PriceSeries.from_points(
+            [point for day in sorted(kept) for point in kept[day].points]
+        )
+        return True
+
     def prices(self, now: datetime) -> PriceSeries | None:
-        """Future prices from the entity's attributes, with its state as the price now."""
+        """Future prices from the entity's attributes or the price action's answers, with the
+        entity's state as the price now.
+
+        An action's answers stand without the entity: they give the price now where no entity
+        is chosen or while it is down (a day-ahead price is the number the entity shows), and
+        the prices ahead while the price now is unknown."""
         entity_id = self.config.price_entity
-        if not entity_id:
-            return None
-        state = self._state(entity_id, now)
+        state = self._state(entity_id, now) if entity_id else None
         current = state_number(state)
+        from_action = self.config.price_preset in PRICE_ACTIONS
         if state is None or current is None:
-            return None
-        series = PriceSeries()
-        if self.config.price_preset is not None:
-            try:
-                series = parse_prices(
-                    dict(state.attributes),
-                    preset=self.config.price_preset,
-                    timezone=dt_util.get_default_time_zone(),
-                )
-            except PriceFormatError as err:
-                LOGGER.debug("No future prices in %s: %s", entity_id, err)
+            return (self._action_prices or None) if from_action else None
+        series = self._action_prices if from_action else self._attribute_prices(state)
         point = series.point_at(now)
         if point is not None:
             live = PricePoint(start=point.start, end=point.end, price=current)
@@ -154,6 +215,19 @@ class Feeds:
                 start=now, end=min(end, following) if following else end, price=current
             )
         return series.merged(PriceSeries((live,)))
+
+    def _attribute_prices(self, state: State) -> PriceSeries:
+        if self.config.price_preset is None:
+            return PriceSeries()
+        try:
+            return parse_prices(
+                dict(state.attributes),
+                preset=self.config.price_preset,
+                timezone=dt_util.get_default_time_zone(),
+            )
+        except PriceFormatError as err:
+            LOGGER.debug("No future prices in %s: %s", state.entity_id, err)
+            return PriceSeries()
 
     def events(self, now: datetime) -> tuple[DrEvent, ...]:
         found: list[DrEvent] = [*self.calendar_events, *self.vtn_events]

@@ -1,6 +1,7 @@
 """Everything that calls for a new decision of a plan, wired to Home Assistant.
 
 Price and DR entities changing state, the VTN poll bringing new events, calendars read again,
+a price action's new answer (its own schedule: price_actions.py),
 miners joining, leaving or going unavailable, a person changing a miner through its entities
 (by any path: the entity, its device, area or label, an automation or a script), and Home
 Assistant's time zone set anew.
@@ -24,6 +25,7 @@ from homeassistant.util import dt as dt_util
 from ..const import DOMAIN, SIGNAL_MINERS_CHANGED, SIGNAL_USER_CHANGED
 from . import const
 from .actuator import miner_coordinator
+from .price_actions import PriceActionFeed
 
 if TYPE_CHECKING:
     from .coordinator import PlanCoordinator
@@ -54,6 +56,8 @@ class PlanTriggers:
             entry.async_on_unload(
                 async_track_time_interval(hass, self._on_calendar_tick, const.CALENDAR_REFRESH)
             )
+        if (price_action := PriceActionFeed.for_plan(plan)) is not None:
+            price_action.async_start()
         entry.async_on_unload(
             async_track_time_interval(hass, self._on_energy_tick, const.ENERGY_TICK)
         )
