@@ -24,6 +24,8 @@ from ..curtailment import (
     parse_bands,
     parse_urdb,
 )
+from ..curtailment.flex import FlexSettings
+from . import const
 from .const import (
     CONF_ACTION,
     CONF_BANDS,
@@ -71,6 +73,28 @@ def miner_plan(item: Mapping[str, Any]) -> MinerPlan:
             value=None if mode is CurtailMode.STOP else float(value if value is not None else 0),
         ),
         priority=int(item.get(CONF_PRIORITY, 100)),
+    )
+
+
+def flex_from_options(options: Mapping[str, Any]) -> FlexSettings | None:
+    """How the fleet follows the house; None when nothing asks it to (no grid entity, or
+    neither surplus, an import limit nor a boost set)."""
+    surplus = bool(options.get(const.CONF_SURPLUS_ONLY, False))
+    limit_kw = options.get(const.CONF_IMPORT_LIMIT)
+    boost_price = options.get(const.CONF_BOOST_PRICE)
+    boosts = options.get(const.CONF_BOOST_ENTITIES)
+    if not options.get(const.CONF_GRID_ENTITY) and boost_price is None and not boosts:
+        return None
+    if not (surplus or limit_kw is not None or boost_price is not None or boosts):
+        return None
+    floor = options.get(const.CONF_BATTERY_FLOOR)
+    return FlexSettings(
+        surplus_only=surplus,
+        reserve_w=float(options.get(const.CONF_RESERVE, 0) or 0),
+        grid_allowance_w=float(options.get(const.CONF_GRID_ALLOWANCE, 0) or 0),
+        battery_floor_pct=None if floor is None else float(floor),
+        import_limit_w=None if limit_kw is None else float(limit_kw) * 1000,
+        boost_price=None if boost_price is None else float(boost_price),
     )
 
 
@@ -127,6 +151,13 @@ class PlanConfig:
     restart_stagger: timedelta
     max_curtailment: timedelta | None
     observe_only: bool
+    # The house: its entities, and how the fleet follows it (None: it does not).
+    grid_entity: str | None = None
+    grid_export_entity: str | None = None
+    battery_entity: str | None = None
+    pv_entity: str | None = None
+    boost_entities: tuple[str, ...] = ()
+    flex: FlexSettings | None = None
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any], timezone: tzinfo) -> PlanConfig:
@@ -154,6 +185,12 @@ class PlanConfig:
             restart_stagger=timedelta(seconds=float(options.get(CONF_STAGGER, 0) or 0)),
             max_curtailment=timedelta(minutes=max_length) if max_length > 0 else None,
             observe_only=bool(options.get(CONF_OBSERVE_ONLY, False)),
+            grid_entity=options.get(const.CONF_GRID_ENTITY) or None,
+            grid_export_entity=options.get(const.CONF_GRID_EXPORT_ENTITY) or None,
+            battery_entity=options.get(const.CONF_BATTERY_ENTITY) or None,
+            pv_entity=options.get(const.CONF_PV_ENTITY) or None,
+            boost_entities=tuple(options.get(const.CONF_BOOST_ENTITIES, [])),
+            flex=flex_from_options(options),
         )
 
     def with_holidays(self, days: frozenset[date]) -> PlanConfig:
@@ -186,4 +223,5 @@ class PlanConfig:
             override=override,
             on_missing_price=self.on_missing_price,
             observe_only=self.observe_only,
+            flex=self.flex,
         )

@@ -245,6 +245,7 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
             tariff=self.config.tariff,
             prices=inputs.prices,
             events=inputs.events,
+            house=self.feeds.house(),
         )
         book(self.memory, now)
         memory.state = decision.state

@@ -1,0 +1,164 @@
+"""The miners as the home's flexible load, in Home Assistant: the house form, mining on
+solar surplus only, the household import limit and boost, on simulated Bitaxes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
+import pytest
+
+from custom_components.home_miner.const import DOMAIN
+
+from .conftest import NO_PRICE, NO_TOU, AddPlan, Fleet, miner_id, plan_of, poll, settle
+
+GRID = "sensor.grid_power"
+BATTERY = "sensor.battery"
+BOOST = "input_boolean.free_power"
+WATTS = {"unit_of_measurement": "W", "device_class": "power"}
+
+
+async def _at_house_step(hass: HomeAssistant, fleet: Fleet) -> str:
+    (miner,) = await fleet("Gamma 601")
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": "user"})
+    flow_id = result["flow_id"]
+    for step in (
+        {"next_step_id": "plan"},
+        {"name": "House", "miners": [{"miner": miner_id(miner), "action": "stop"}]},
+        NO_TOU,
+        NO_PRICE,
+        {},
+    ):
+        result = await hass.config_entries.flow.async_configure(flow_id, step)
+    assert result["step_id"] == "plan_house", result
+    return flow_id
+
+
+@pytest.mark.parametrize(
+    ("house", "errors"),
+    [
+        ({"surplus_only": True}, {"grid_power_entity": "grid_entity_required"}),
+        ({"import_limit_kw": 10}, {"grid_power_entity": "grid_entity_required"}),
+        (
+            {"grid_power_entity": GRID, "battery_floor_pct": 30},
+            {"battery_soc_entity": "battery_entity_required"},
+        ),
+        ({"grid_power_entity": "sensor.price"}, {"grid_power_entity": "not_a_power"}),
+    ],
+)
+async def test_the_house_form_says_what_is_missing_and_stores_nothing_wrong(
+    hass: HomeAssistant, fleet: Fleet, house: dict[str, object], errors: dict[str, str]
+) -> None:
+    hass.states.async_set(GRID, "120", WATTS)
+    hass.states.async_set("sensor.price", "0.21", {"unit_of_measurement": "EUR/kWh"})
+    flow_id = await _at_house_step(hass, fleet)
+    result = await hass.config_entries.flow.async_configure(flow_id, house)
+    assert result["errors"] == errors
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {"grid_power_entity": GRID, "surplus_only": True, "reserve_w": 5}
+    )
+    assert result["step_id"] == "plan_safety"
+
+
+async def _surplus_plan(hass: HomeAssistant, fleet: Fleet, add_plan: AddPlan, **house: object):
+    miners = await fleet("Gamma 601", "Gamma 601")
+    for miner in miners:
+        await poll(hass, miner)
+    drawn = sum(m.power_w for m in miners)
+    hass.states.async_set(GRID, str(drawn), WATTS)  # night: all the import is the miners'
+    entry = await add_plan(
+        [{"miner": miner_id(m), "action": "stop"} for m in miners],
+        house={"grid_power_entity": GRID, **house},
+    )
+    plan = plan_of(entry)
+    await settle(hass, plan)
+    return miners, plan
+
+
+async def test_surplus_only_mining_follows_the_grid(
+    hass: HomeAssistant, fleet: Fleet, add_plan: AddPlan
+) -> None:
+    miners, plan = await _surplus_plan(hass, fleet, add_plan, surplus_only=True)
+    assert all(m.paused for m in miners), "no surplus: idle"
+    assert hass.states.get("sensor.test_plan_curtailment_reason").state == "surplus"
+    assert hass.states.get("binary_sensor.test_plan_curtailed").state == "off", (
+        "idle for lack of surplus is no curtailment"
+    )
+    assert plan.memory.state.window_start is None
+
+    # The sun: 50 W exported with the miners idle, enough for both (about 16 W each)...
+    for miner in miners:
+        await poll(hass, miner)
+    idle_w = sum(m.power_w for m in miners)  # a paused Bitaxe still draws a little
+    hass.states.async_set(GRID, "-50", WATTS)
+    later = dt_util.utcnow() + timedelta(seconds=31)  # past the settle time of the last move
+    plan.async_decide(later)
+    await settle(hass, plan)
+    assert not any(m.paused for m in miners)
+    assert plan.data.decision.fleet_target_w == pytest.approx(50 + idle_w)
+    target = hass.states.get("sensor.test_plan_fleet_target_power")
+    assert float(target.state) == pytest.approx(50 + idle_w)
+    assert target.attributes["unit_of_measurement"] == "W"
+    surplus = hass.states.get("sensor.test_plan_surplus")
+    assert float(surplus.state) == pytest.approx(50 + idle_w, abs=0.1), "export without them"
+    # ...then a cloud: 20 W exported with both mining is room for both, but not for more.
+    for miner in miners:
+        await poll(hass, miner)
+    hass.states.async_set(GRID, str(-20), WATTS)
+    plan.async_decide(later + timedelta(seconds=31))
+    await settle(hass, plan)
+    assert not any(m.paused for m in miners)
+    # Importing 10 W with both mining: one gives way.
+    hass.states.async_set(GRID, "10", WATTS)
+    plan.async_decide(later + timedelta(seconds=62))
+    await settle(hass, plan)
+    assert [m.paused for m in miners].count(True) >= 1
+    assert hass.states.get("binary_sensor.test_plan_curtailed").state == "off"
+
+
+async def test_the_import_limit_turns_the_miners_down_at_once(
+    hass: HomeAssistant, fleet: Fleet, add_plan: AddPlan
+) -> None:
+    miners, plan = await _surplus_plan(hass, fleet, add_plan, import_limit_kw=0.04, reserve_w=0)
+    assert not any(m.paused for m in miners), "the house is under its limit"
+    drawn = sum(m.power_w for m in miners)
+    # The kettle: 30 W of house load, 40 W allowed in all.
+    hass.states.async_set(GRID, str(drawn + 30), WATTS)
+    await settle(hass, plan)
+    assert plan.data.decision.reason == "import_limit"
+    assert hass.states.get("binary_sensor.test_plan_curtailed").state == "on"
+    assert sum(m.power_w for m in miners) <= 10 + 1e-6
+
+
+async def test_a_boost_mines_without_surplus(
+    hass: HomeAssistant, fleet: Fleet, add_plan: AddPlan
+) -> None:
+    hass.states.async_set(BOOST, "off")
+    miners, plan = await _surplus_plan(
+        hass, fleet, add_plan, surplus_only=True, boost_entities=[BOOST]
+    )
+    assert all(m.paused for m in miners)
+    hass.states.async_set(BOOST, "on")
+    await settle(hass, plan)
+    assert not any(m.paused for m in miners), "free power: every miner mines"
+    assert hass.states.get("sensor.test_plan_curtailment_reason").state == "boost"
+
+
+async def test_below_the_battery_floor_the_miners_leave_the_battery_alone(
+    hass: HomeAssistant, fleet: Fleet, add_plan: AddPlan
+) -> None:
+    hass.states.async_set(BATTERY, "25", {"unit_of_measurement": "%", "device_class": "battery"})
+    miners, plan = await _surplus_plan(
+        hass,
+        fleet,
+        add_plan,
+        surplus_only=True,
+        battery_soc_entity=BATTERY,
+        battery_floor_pct=30,
+    )
+    hass.states.async_set(GRID, "-100", WATTS)  # exporting, but the battery is low
+    plan.async_decide(dt_util.utcnow() + timedelta(seconds=31))
+    await settle(hass, plan)
+    assert all(m.paused for m in miners)
+    assert plan.data.decision.fleet_target_w == 0
