@@ -9,6 +9,7 @@ One decision for 200 miners with 48 h of 15-minute prices, a TOU tariff and 10 D
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 import random
 import statistics
@@ -163,6 +164,22 @@ def main() -> None:
     report(
         "decide, 200 miners, window starting",
         measure(lambda: decide(now=NOW, state=PlanState(), **inputs), repeats),
+    )
+
+    # A cap that binds: the allocator chooses every miner's setting (nine tenths of what the
+    # fleet would draw in the window).
+    tight = [e for e in events if e.event_id != "cap"]
+    cap_kw = decision.expected_power_w * 0.9 / 1000
+    tight.append(replace(next(e for e in events if e.event_id == "cap"), value=cap_kw))
+    capped = {**inputs, "settings": replace(settings, max_curtailment=None), "events": tight}
+    held = decide(now=NOW, state=PlanState(), **capped)
+    print(
+        f"binding cap: {held.expected_power_w / 1000:.1f} kW of a "
+        f"{(held.power_budget_w or 0) / 1000:.1f} kW cap"
+    )
+    report(
+        "decide, 200 miners, binding cap (allocator)",
+        measure(lambda: decide(now=NOW, state=PlanState(), **capped), repeats),
     )
 
     def next_48_h() -> Any:
