@@ -16,8 +16,10 @@
    above the threshold and lowering it again when the timeline says.
 
 Timeline, from the start of the TOU peak P (`--peak-in`, default about 2 minutes from now):
-P..P+3 min TOU peak; P+4..P+6 price above the threshold; P+7..P+10 OpenADR event, SIMPLE
-level 2. `--exit-after` stops everything by itself after that many seconds (tests).
+P..P+3 min TOU peak (`--peak-minutes`); 1 to 3 minutes after it the price above the
+threshold; 4 to 7 minutes after it an OpenADR event, SIMPLE level 2. `--exit-after` stops
+everything by itself after that many seconds, and `--restart-hass` starts Home Assistant
+again whenever it exits (tests).
 """
 
 from __future__ import annotations
@@ -314,11 +316,13 @@ class Timeline:
     event_end: datetime
 
     @classmethod
-    def starting_in(cls, seconds: float) -> Timeline:
-        """The TOU peak on the whole minute nearest `seconds` from now (bands are minutes)."""
+    def starting_in(cls, seconds: float, peak_minutes: int = 3) -> Timeline:
+        """The TOU peak on the whole minute nearest `seconds` from now (bands are minutes),
+        `peak_minutes` long; the rest follows it."""
         start = datetime.now(TZ) + timedelta(seconds=seconds + 30)
         start = start.replace(second=0, microsecond=0)
-        minutes = [start + timedelta(minutes=m) for m in (0, 3, 4, 5, 6, 7, 10)]
+        after = (0, 1, 2, 3, 4, 7)
+        minutes = [start, *(start + timedelta(minutes=peak_minutes + m) for m in after)]
         return cls(*minutes)
 
     def price_changes(self) -> list[tuple[datetime, float]]:
@@ -412,7 +416,7 @@ class DemoVtn:
 def add_plan(
     base: str, token: str, families: dict[str, str], timeline: Timeline, vtn_url: str
 ) -> dict[str, Any]:
-    """Add the demo plan as the UI does: menu → Add a curtailment plan → its five forms.
+    """Add the demo plan as the UI does: menu → Add a curtailment plan → its forms.
 
     `families` maps a miner's title (as the plan form lists it) to its simulator family.
     """
@@ -428,15 +432,15 @@ def add_plan(
     ]
     steps: list[tuple[str, dict[str, Any]]] = [
         ("plan", {"name": PLAN_NAME, "miners": miners}),
+        ("plan_tou", {"tou_mode": "bands"}),
         (
-            "plan_tou",
+            "plan_tou_bands",
             {
-                "tou_mode": "bands",
                 "bands": [
                     {
                         "label": "peak",
-                        "start": timeline.peak_start.strftime("%H:%M:00"),
-                        "end": timeline.peak_end.strftime("%H:%M:00"),
+                        "start": timeline.peak_start.strftime("%H:%M"),
+                        "end": timeline.peak_end.strftime("%H:%M"),
                         "price": 0.45,
                     }
                 ],
@@ -463,6 +467,7 @@ def add_plan(
                 "vtn_program": VTN_PROGRAM,
             },
         ),
+        ("plan_house", {}),
         ("plan_safety", SAFETY),
     ]
     for step_id, data in steps:
@@ -552,6 +557,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "OpenADR event follow it (default: %(default)s)",
     )
     parser.add_argument(
+        "--peak-minutes", type=int, default=3, help="the TOU peak's length (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--restart-hass",
+        action="store_true",
+        help="start Home Assistant again on the same configuration whenever it exits (its "
+        "pid is in CONFIG/demo_hass.pid; the fleet and the VTN keep running)",
+    )
+    parser.add_argument(
         "--release-requirements",
         action="store_true",
         help="print the demo's packages as this Home Assistant release asks for them, and exit "
@@ -578,10 +592,16 @@ def start_fleet_and_hass(args: argparse.Namespace, children: list[subprocess.Pop
     wait_for(f"http://{args.status}/miners", 60, fleet)
 
     write_config(args.config, args.host, args.port)
+    children.append(start_hass(args))
+
+
+def start_hass(args: argparse.Namespace) -> subprocess.Popen[bytes]:
+    """Home Assistant on the demo's configuration; its pid in the configuration folder."""
     command = [str(HASS)] if HASS.exists() else [PYTHON, "-m", "homeassistant"]
     hass = subprocess.Popen([*command, "-c", str(args.config)], cwd=ROOT)
-    children.append(hass)
+    (args.config / "demo_hass.pid").write_text(str(hass.pid))
     wait_for(f"http://{args.host}:{args.port}/api/onboarding", 300, hass)
+    return hass
 
 
 def add_miners(base: str, token: str, status: str) -> dict[str, str]:
@@ -600,12 +620,19 @@ def run_timeline(
     refresh_token: str,
     timeline: Timeline,
     children: list[subprocess.Popen[bytes]],
-    exit_after: float | None,
+    args: argparse.Namespace,
 ) -> None:
-    """Move the price when the timeline says, until a child exits or time is up."""
+    """Move the price when the timeline says, until a child exits or time is up; with
+    `--restart-hass`, Home Assistant exiting (killed, say) is started again instead."""
     pending = timeline.price_changes()
-    deadline = None if exit_after is None else time.monotonic() + exit_after
-    while all(child.poll() is None for child in children):
+    deadline = None if args.exit_after is None else time.monotonic() + args.exit_after
+    while True:
+        if args.restart_hass and (code := children[-1].poll()) is not None:
+            print(f"Home Assistant exited ({code}); starting it again", flush=True)
+            children[-1] = start_hass(args)
+            print(f"Home Assistant is back (pid {children[-1].pid})", flush=True)
+        if any(child.poll() is not None for child in children):
+            return
         if deadline is not None and time.monotonic() > deadline:
             return
         while pending and pending[0][0] <= datetime.now(TZ):
@@ -656,7 +683,7 @@ def main(argv: list[str] | None = None) -> int:
         confirm_http_config(base, token)
         families = add_miners(base, token, args.status)
 
-        timeline = Timeline.starting_in(args.peak_in)
+        timeline = Timeline.starting_in(args.peak_in, args.peak_minutes)
         vtn = DemoVtn(timeline)
         vtn_url = vtn.start()
         print(f"OpenADR 3 VTN at {vtn_url} (program {VTN_PROGRAM})", flush=True)
@@ -671,7 +698,7 @@ def main(argv: list[str] | None = None) -> int:
             f"  Ctrl-C stops everything.",
             flush=True,
         )
-        run_timeline(base, str(tokens["refresh_token"]), timeline, children, args.exit_after)
+        run_timeline(base, str(tokens["refresh_token"]), timeline, children, args)
     except KeyboardInterrupt:
         pass
     finally:

@@ -27,26 +27,20 @@ fleet's addresses are picked free at the start, so it can run beside another dem
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 import json
 import os
 from pathlib import Path
-import random
-import re
-import socket
-import subprocess
-import threading
+import signal
 import time
 from typing import Any
-import urllib.request
 
 import pytest
 
 from scripts.demo import websocket
+from tests.demo_runner import FAMILIES, ROOT, Demo, get, post, run_demo, wait
 
-ROOT = Path(__file__).resolve().parent.parent
 PEAK_IN = 3600
 PLAN = "demo_plan"
 PRICE = "input_number.electricity_price"
@@ -82,147 +76,10 @@ ALLOWED_ERRORS = (
 )
 
 
-def _get(url: str, token: str | None = None) -> Any:
-    req = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
-    with urllib.request.urlopen(req, timeout=10) as response:
-        return json.loads(response.read())
-
-
-def _post(url: str, body: dict[str, Any], token: str) -> Any:
-    req = urllib.request.Request(
-        url,
-        data=json.dumps(body).encode(),
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(req, timeout=60) as response:
-        return json.loads(response.read())
-
-
-def _free(host: str, port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind((host, port))
-        except OSError:
-            return False
-    return True
-
-
-def _free_port(host: str) -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
-
-
-def _free_subnet() -> str:
-    """A 127.0.N. prefix whose miner addresses (.2-.4, ports 80 and 4028) are all free."""
-    for _ in range(50):
-        prefix = f"127.0.{random.randint(100, 250)}."
-        if all(_free(f"{prefix}{i}", port) for i in (2, 3, 4) for port in (80, 4028)):
-            return prefix
-    raise AssertionError("no free loopback subnet for the demo's miners")
-
-
-# The simulated fleet, on .2, .3 and .4 of the demo's subnet.
-FAMILIES = ("bitaxe", "avalon_nano", "antminer")
-
-
-@dataclass(frozen=True)
-class Demo:
-    base: str
-    token: str
-    status: str
-    prefix: str
-    config: Path
-    output: list[str]
-
-    def entity_prefix(self, family: str) -> str:
-        """The entity id prefix of the family's miner: its title (printed when added), as
-        Home Assistant slugifies it."""
-        ip = f"{self.prefix}{2 + FAMILIES.index(family)}"
-        title = next(
-            m[1]
-            for line in self.output
-            if (m := re.fullmatch(rf"added (.+) \({re.escape(ip)}\)", line))
-        )
-        return re.sub(r"[^a-z0-9]+", "_", title.lower()).strip("_")
-
-
 @pytest.fixture
 def demo(tmp_path: Path, loopback: None) -> Iterator[Demo]:
-    # The demo's venv first (from nothing: a few minutes), so the demo's own start is timed.
-    install = subprocess.run(
-        [str(ROOT / "scripts" / "demo"), "--install-only"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=1200,
-        check=False,
-    )
-    assert install.returncode == 0, install.stdout + install.stderr
-    config = tmp_path / "config"
-    prefix = _free_subnet()
-    port = _free_port("127.0.0.1")
-    status = f"{prefix}1:{_free_port(f'{prefix}1')}"
-    fleet = ",".join(f"{family}@{prefix}{2 + i}" for i, family in enumerate(FAMILIES))
-    process = subprocess.Popen(
-        [
-            str(ROOT / "scripts" / "demo"),
-            "--port",
-            str(port),
-            "--fleet",
-            fleet,
-            "--status",
-            status,
-            "--config",
-            str(config),
-            "--exit-after",
-            "600",
-            "--peak-in",
-            str(PEAK_IN),
-        ],
-        cwd=ROOT,
-        env={**os.environ, "DEMO_TIME_ZONE": "UTC"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert process.stdout is not None
-    lines: list[str] = []
-    deadline = time.monotonic() + 240
-    try:
-        while time.monotonic() < deadline:
-            line = process.stdout.readline()
-            if not line and process.poll() is not None:
-                break
-            lines.append(line)
-            if "demo is running" in line:
-                break
-        assert any("demo is running" in line for line in lines), "".join(lines[-40:])
-        # Keep reading what it prints, so a full pipe never blocks it.
-        threading.Thread(target=lines.extend, args=(process.stdout,), daemon=True).start()
-        yield Demo(
-            base=f"http://127.0.0.1:{port}",
-            token=(config / "demo_token").read_text(),
-            status=status,
-            prefix=prefix,
-            config=config,
-            output=[line.rstrip("\n") for line in lines],
-        )
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
-def _wait(what: str, check: Callable[[], Any], timeout: float = 20) -> Any:
-    """Poll until `check()` is truthy; fail with its last value."""
-    deadline = time.monotonic() + timeout
-    while not (found := check()):
-        assert time.monotonic() < deadline, f"{what}: {found}"
-        time.sleep(0.25)
-    return found
+    with run_demo(tmp_path, "--peak-in", str(PEAK_IN)) as running:
+        yield running
 
 
 def _numeric(state: dict[str, Any]) -> bool:
@@ -250,7 +107,7 @@ def _check_release(demo: Demo) -> None:
     installed at the start: Home Assistant logs each install it attempts."""
     banner = next(line for line in demo.output if line.startswith("Home Assistant "))
     assert banner.startswith(f"Home Assistant {HA_VERSION} on Python 3.14."), banner
-    config = _get(f"{demo.base}/api/config", demo.token)
+    config = get(f"{demo.base}/api/config", demo.token)
     assert config["version"] == HA_VERSION, config["version"]
     components = {c.split(".")[0] for c in config["components"]}
     assert components >= CONFIGURED, CONFIGURED - components
@@ -292,18 +149,20 @@ def _check_live_miners_and_switch(demo: Demo) -> None:
     base, token = demo.base, demo.token
     deadline = time.monotonic() + 60
     while True:
-        states = _get(f"{base}/api/states", token)
+        states = get(f"{base}/api/states", token)
         power = [
             s
             for s in states
             if s["entity_id"].startswith("sensor.")
             and s["attributes"].get("device_class") == "power"
+            and not s["entity_id"].startswith(f"sensor.{PLAN}_")
         ]
         hashrate = [
             s
             for s in states
             if s["entity_id"].startswith("sensor.")
             and s["entity_id"].endswith("_hashrate")
+            and not s["entity_id"].startswith(f"sensor.{PLAN}_")
             and "expected" not in s["entity_id"]
             and "board" not in s["entity_id"]
         ]
@@ -328,26 +187,26 @@ def _check_live_miners_and_switch(demo: Demo) -> None:
     ):
         switch = f"switch.{demo.entity_prefix(family)}_mining"
         assert switch in switches, switches
-        _post(f"{base}/api/services/switch/turn_off", {"entity_id": switch}, token)
-        miner = _get(f"http://{demo.status}/miners/{ip}")
+        post(f"{base}/api/services/switch/turn_off", {"entity_id": switch}, token)
+        miner = get(f"http://{demo.status}/miners/{ip}")
         assert stopped(miner["status"]), miner
-        assert _get(f"{base}/api/states/{switch}", token)["state"] == "off"
-        _post(f"{base}/api/services/switch/turn_on", {"entity_id": switch}, token)
-        miner = _get(f"http://{demo.status}/miners/{ip}")
+        assert get(f"{base}/api/states/{switch}", token)["state"] == "off"
+        post(f"{base}/api/services/switch/turn_on", {"entity_id": switch}, token)
+        miner = get(f"http://{demo.status}/miners/{ip}")
         assert not stopped(miner["status"]), miner
-        assert _get(f"{base}/api/states/{switch}", token)["state"] == "on"
+        assert get(f"{base}/api/states/{switch}", token)["state"] == "on"
 
 
 def _check_plan(demo: Demo) -> None:
     base, token = demo.base, demo.token
-    entries = _get(f"{base}/api/config/config_entries/entry?domain=home_miner", token)
+    entries = get(f"{base}/api/config/config_entries/entry?domain=home_miner", token)
     plans = [e for e in entries if e["title"] == "Demo plan"]
     assert len(entries) == 4, entries
     assert len(plans) == 1, entries
     assert plans[0]["state"] == "loaded", plans
 
     def state(entity_id: str) -> dict[str, Any]:
-        return dict(_get(f"{base}/api/states/{entity_id}", token))
+        return dict(get(f"{base}/api/states/{entity_id}", token))
 
     assert state(f"switch.{PLAN}_automatic_curtailment")["state"] == "on"
     assert state(f"binary_sensor.{PLAN}_curtailed")["state"] == "off"
@@ -358,15 +217,7 @@ def _check_plan(demo: Demo) -> None:
 
     # The schedule: the TOU peak an hour from now, and the VTN's event (SIMPLE level 2)
     # 7 minutes after it, each lasting 3 minutes.
-    answer = _post(
-        f"{base}/api/services/home_miner/get_schedule?return_response",
-        {"config_entry_id": plans[0]["entry_id"]},
-        token,
-    )
-    windows = [
-        (w["reason"], datetime.fromisoformat(w["start"]), datetime.fromisoformat(w["end"]))
-        for w in answer["service_response"]["windows"]
-    ]
+    windows = _schedule(demo, plans[0]["entry_id"])
     peak = next(w for w in windows if w[0] == "tou_peak")
     event = next(w for w in windows if w[0] == "dr_event")
     in_peak = (peak[1] - datetime.now(peak[1].tzinfo)).total_seconds()
@@ -376,54 +227,70 @@ def _check_plan(demo: Demo) -> None:
     assert event[2] - event[1] == timedelta(minutes=3), windows
 
 
+def _schedule(demo: Demo, entry_id: str) -> list[tuple[str, datetime, datetime]]:
+    answer = post(
+        f"{demo.base}/api/services/home_miner/get_schedule?return_response",
+        {"config_entry_id": entry_id},
+        demo.token,
+    )
+    return [
+        (w["reason"], datetime.fromisoformat(w["start"]), datetime.fromisoformat(w["end"]))
+        for w in answer["service_response"]["windows"]
+    ]
+
+
+def _fleet(demo: Demo) -> dict[str, dict[str, Any]]:
+    return {m["family"]: m for m in get(f"http://{demo.status}/miners")["miners"]}
+
+
+def _all_curtailed(miners: dict[str, dict[str, Any]]) -> bool:
+    """The Bitaxe paused, the Antminer stopped and the Avalon Nano 3s (its firmware cannot
+    stop) at its lowest level."""
+    return (
+        miners["bitaxe"]["paused"] is True
+        and miners["antminer"]["hashing"] is False
+        and miners["avalon_nano"]["work_level"] == 0
+    )
+
+
 def _check_price_curtails_and_resumes(demo: Demo) -> None:
     base, token = demo.base, demo.token
-    before = {m["family"]: m for m in _get(f"http://{demo.status}/miners")["miners"]}
+    before = {m["family"]: m for m in get(f"http://{demo.status}/miners")["miners"]}
     assert before["avalon_nano"]["work_level"] > 0, before
     assert before["bitaxe"]["paused"] is False, before
     assert before["antminer"]["hashing"] is True, before
-    _post(f"{base}/api/services/input_number/set_value", {"entity_id": PRICE, "value": 0.45}, token)
+    post(f"{base}/api/services/input_number/set_value", {"entity_id": PRICE, "value": 0.45}, token)
 
     def curtailed() -> dict[str, Any] | None:
-        state = _get(f"{base}/api/states/binary_sensor.{PLAN}_curtailed", token)
+        state = get(f"{base}/api/states/binary_sensor.{PLAN}_curtailed", token)
         return dict(state) if state["state"] == "on" else None
 
-    state = _wait("the plan curtails", curtailed)
+    state = wait("the plan curtails", curtailed)
     assert len(state["attributes"]["miners"]) == 3, state
-    reason = _get(f"{base}/api/states/sensor.{PLAN}_curtailment_reason", token)
+    reason = get(f"{base}/api/states/sensor.{PLAN}_curtailment_reason", token)
     assert reason["state"] == "price_above_threshold"
 
-    def fleet() -> dict[str, dict[str, Any]]:
-        return {m["family"]: m for m in _get(f"http://{demo.status}/miners")["miners"]}
-
     def curtailed_miners() -> list[dict[str, Any]] | None:
-        """The fleet once the Bitaxe is paused, the Antminer stopped and the Avalon Nano 3s
-        (its firmware cannot stop) at its lowest level."""
-        miners = fleet()
-        done = (
-            miners["bitaxe"]["paused"] is True
-            and miners["antminer"]["hashing"] is False
-            and miners["avalon_nano"]["work_level"] == 0
-        )
-        return list(miners.values()) if done else None
+        miners = _fleet(demo)
+        return list(miners.values()) if _all_curtailed(miners) else None
 
-    _wait("every simulated miner curtailed", curtailed_miners)
+    wait("every simulated miner curtailed", curtailed_miners)
 
     # Back below the threshold (less the hysteresis): the window ends, and every miner runs
     # again as before, once the plan's minimum off time (1 minute) has passed, one by one
     # (5 s apart).
-    _post(f"{base}/api/services/input_number/set_value", {"entity_id": PRICE, "value": 0.10}, token)
+    post(f"{base}/api/services/input_number/set_value", {"entity_id": PRICE, "value": 0.10}, token)
 
     def resumed() -> dict[str, Any] | None:
-        state = _get(f"{base}/api/states/binary_sensor.{PLAN}_curtailed", token)
+        state = get(f"{base}/api/states/binary_sensor.{PLAN}_curtailed", token)
         return dict(state) if state["state"] == "off" else None
 
-    _wait("the plan resumes", resumed, timeout=120)
-    reason = _get(f"{base}/api/states/sensor.{PLAN}_curtailment_reason", token)
+    wait("the plan resumes", resumed, timeout=120)
+    reason = get(f"{base}/api/states/sensor.{PLAN}_curtailment_reason", token)
     assert reason["state"] == "none", reason
 
     def resumed_miners() -> list[dict[str, Any]] | None:
-        miners = fleet()
+        miners = _fleet(demo)
         done = (
             miners["bitaxe"]["paused"] is False
             and miners["antminer"]["hashing"] is True
@@ -431,4 +298,105 @@ def _check_price_curtails_and_resumes(demo: Demo) -> None:
         )
         return list(miners.values()) if done else None
 
-    _wait("every simulated miner running again", resumed_miners, timeout=60)
+    wait("every simulated miner running again", resumed_miners, timeout=60)
+
+
+# The restart test's timeline: a 2-minute TOU peak about 30 s after the plan is added.
+RESTART_PEAK_IN = 30
+RESTART_PEAK_MINUTES = 2
+
+
+@pytest.fixture
+def restarting_demo(tmp_path: Path, loopback: None) -> Iterator[Demo]:
+    with run_demo(
+        tmp_path,
+        "--peak-in",
+        str(RESTART_PEAK_IN),
+        "--peak-minutes",
+        str(RESTART_PEAK_MINUTES),
+        "--restart-hass",
+    ) as running:
+        yield running
+
+
+def test_demo_killed_mid_window(restarting_demo: Demo) -> None:
+    """`kill -9` of Home Assistant in the middle of a TOU peak, just after the plan read a
+    price of `inf`: Home Assistant comes back (the demo starts it again), the plan loads (an
+    `inf` once poisoned its store: setup-retry for good, miners stranded), keeps the window
+    through the restart (no miner runs mid-peak) and ends it on time (every miner mines
+    again at the peak's end, one by one)."""
+    demo = restarting_demo
+    base, token = demo.base, demo.token
+    (plan,) = [
+        e
+        for e in get(f"{base}/api/config/config_entries/entry?domain=home_miner", token)
+        if e["title"] == "Demo plan"
+    ]
+    peak = next(w for w in _schedule(demo, plan["entry_id"]) if w[0] == "tou_peak")
+    _, start, end = peak
+    level = _fleet(demo)["avalon_nano"]["work_level"]
+    assert level > 0
+
+    def now() -> datetime:
+        return datetime.now(start.tzinfo)
+
+    wait(
+        "the peak curtails every miner",
+        lambda: now() >= start and _all_curtailed(_fleet(demo)),
+        timeout=(start - now()).total_seconds() + 60,
+    )
+    price = f"{base}/api/states/{PRICE}"
+    post(price, {"state": "inf", "attributes": {"unit_of_measurement": "EUR/kWh"}}, token)
+    store = demo.config / ".storage" / f"home_miner.plan.{plan['entry_id']}"
+    seen = store.stat().st_mtime
+    # The plan read it (a missing price, not a number) and saved its state since.
+    current = f"{base}/api/states/sensor.{PLAN}_current_price"
+    wait("the plan reads it as missing", lambda: get(current, token)["state"] == "unknown")
+    wait("the plan saves its state", lambda: store.stat().st_mtime > seen)
+    json.loads(store.read_text())
+    killed_at = now()
+    assert killed_at < end - timedelta(seconds=45), "time left in the peak for the restart"
+    os.kill(int((demo.config / "demo_hass.pid").read_text()), signal.SIGKILL)
+
+    # Until Home Assistant answers again, and on to the peak's end, no miner runs.
+    def back() -> bool:
+        try:
+            entries = get(f"{base}/api/config/config_entries/entry?domain=home_miner", token)
+        except OSError:
+            return False
+        return any(e["entry_id"] == plan["entry_id"] and e["state"] == "loaded" for e in entries)
+
+    while not back():
+        assert _all_curtailed(_fleet(demo)), "a miner ran while Home Assistant was down"
+        assert now() < end, "Home Assistant is not back within the peak"
+        time.sleep(0.5)
+    assert any("Home Assistant is back" in line for line in demo.output), demo.output[-5:]
+    state = get(f"{base}/api/states/binary_sensor.{PLAN}_curtailed", token)
+    assert state["state"] == "on", state
+    reason = get(f"{base}/api/states/sensor.{PLAN}_curtailment_reason", token)
+    assert reason["state"] == "tou_peak", reason
+    while now() < end - timedelta(seconds=1):
+        assert _all_curtailed(_fleet(demo)), f"a miner ran mid-peak, at {now()}"
+        time.sleep(0.5)
+
+    def mining() -> bool:
+        miners = _fleet(demo)
+        return (
+            miners["bitaxe"]["paused"] is False
+            and miners["antminer"]["hashing"] is True
+            and miners["avalon_nano"]["work_level"] == level
+        )
+
+    # The stagger is 5 s; a miner's poll (15 s) may come between.
+    wait("every miner mining again at the peak's end", mining, timeout=45)
+    log = _log(demo)
+    errors = [
+        line
+        for line in log
+        if " ERROR " in line
+        and "home_miner" in line
+        and not any(allowed in line for allowed in ALLOWED_ERRORS)
+    ]
+    assert not errors, errors
+    failed = [line for line in log if "Setup failed for" in line or "Unable to set up" in line]
+    assert not failed, failed
