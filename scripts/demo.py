@@ -55,8 +55,28 @@ HASS = Path(PYTHON).parent / "hass"
 USERNAME = "demo"
 PASSWORD = "demo-miner"
 CLIENT_ID = "http://127.0.0.1/"
-# The demo runs in Amsterdam time; its test runs in UTC (no clock change mid-demo).
-TIME_ZONE = os.environ.get("DEMO_TIME_ZONE", "Europe/Amsterdam")
+
+
+def machine_time_zone() -> str:
+    """This machine's time zone (a browser on it shows the UI's times in it), else
+    Amsterdam's, where the demo's home is."""
+    try:
+        link = os.readlink("/etc/localtime")
+    except OSError:
+        link = ""
+    name = link.partition("zoneinfo/")[2]
+    if not name and Path("/etc/timezone").exists():
+        name = Path("/etc/timezone").read_text().strip()
+    try:
+        ZoneInfo(name)
+    except ValueError, OSError:
+        return "Europe/Amsterdam"
+    return name
+
+
+# Home Assistant's time zone is this machine's, so the printed timeline, the UI (which shows
+# a browser's own zone by default) and the calendar agree; its test sets UTC.
+TIME_ZONE = os.environ.get("DEMO_TIME_ZONE") or machine_time_zone()
 TZ = ZoneInfo(TIME_ZONE)
 
 PLAN_NAME = "Demo plan"
@@ -339,7 +359,8 @@ class Timeline:
         pad = " " * 17
         return "\n".join(
             [
-                f"  What the plan does ({TIME_ZONE} time, now {hm(datetime.now(TZ))}):",
+                f"  What the plan does ({TIME_ZONE} time, Home Assistant's and this machine's;"
+                f" now {hm(datetime.now(TZ))}):",
                 f"    {hm(self.peak_start)}-{hm(self.peak_end)}  TOU peak (tou_peak): the Bitaxe "
                 "and the Antminer stop, the Avalon Nano 3s",
                 f"{pad}(its firmware cannot stop) drops to its lowest level; then they come back",
@@ -353,8 +374,8 @@ class Timeline:
                 f"VTN, SIMPLE level {VTN_LEVEL} (dr_event): half",
                 f"{pad}the fleet's power, least efficient first: the Antminer stops, the others",
                 f"{pad}hash on",
-                "  Watch it: Settings → Devices & services → Home Miner → Demo plan, the "
-                "Calendar, or the Logbook.",
+                "  Watch it: the Overview dashboard (every miner, the plan, its calendar and"
+                " power), Settings → Devices & services → Home Miner, or the Logbook.",
                 f"  Move the price yourself: {PRICE_ENTITY} (its slider in Settings → Entities).",
             ]
         )
@@ -477,6 +498,47 @@ def add_plan(
     if result.get("type") != "create_entry":
         raise SystemExit(f"adding the plan failed: {result}")
     return dict(result)
+
+
+def add_dashboard(base: str, token: str) -> None:
+    """The Overview dashboard: a card per miner and for the plan (each device's entities but
+    its diagnostics), the plan's calendar, and an hour of every power sensor, saved over
+    Home Assistant's WebSocket API as the dashboard editor does."""
+    entities = websocket(base, token, {"type": "config/entity_registry/list"})["result"]
+    devices = websocket(base, token, {"type": "config/device_registry/list"})["result"]
+    names = {d["id"]: d.get("name_by_user") or d["name"] for d in devices}
+    states = {s["entity_id"]: s for s in request(f"{base}/api/states", token=token)}
+    ours = [
+        e
+        for e in entities
+        if e["platform"] == "home_miner"
+        and not e.get("disabled_by")
+        and not e.get("hidden_by")
+        and e["entity_id"] in states
+    ]
+    by_device: dict[str, list[str]] = {}
+    for entity in ours:
+        if entity.get("entity_category") is None:
+            by_device.setdefault(entity["device_id"], []).append(entity["entity_id"])
+    cards: list[dict[str, Any]] = [
+        {"type": "entities", "title": names.get(device_id, ""), "entities": sorted(ids)}
+        for device_id, ids in sorted(by_device.items(), key=lambda item: names.get(item[0], ""))
+    ]
+    calendars = sorted(e["entity_id"] for e in ours if e["entity_id"].startswith("calendar."))
+    power = sorted(
+        e["entity_id"]
+        for e in ours
+        if states[e["entity_id"]]["attributes"].get("device_class") == "power"
+    )
+    cards.append({"type": "calendar", "entities": calendars, "initial_view": "listWeek"})
+    cards.append({"type": "history-graph", "title": "Power", "hours_to_show": 1, "entities": power})
+    config = {
+        "title": "Home Miner demo",
+        "views": [{"title": "Home Miner", "path": "home-miner", "cards": cards}],
+    }
+    answer = websocket(base, token, {"type": "lovelace/config/save", "config": config})
+    if not answer.get("success"):
+        raise SystemExit(f"could not save the demo's dashboard: {answer}")
 
 
 def set_price(base: str, token: str, price: float) -> None:
@@ -689,6 +751,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"OpenADR 3 VTN at {vtn_url} (program {VTN_PROGRAM})", flush=True)
         plan = add_plan(base, token, families, timeline, vtn_url)
         print(f"added the curtailment plan {plan['title']}", flush=True)
+        add_dashboard(base, token)
         (args.config / "demo_token").write_text(token)
         print(
             f"\nHome Miner demo is running.\n"

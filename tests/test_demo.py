@@ -94,6 +94,7 @@ def test_demo_miners_and_plan(demo: Demo) -> None:
     _check_release(demo)
     _check_live_miners_and_switch(demo)
     _check_plan(demo)
+    _check_dashboard(demo)
     _check_price_curtails_and_resumes(demo)
     _check_log(demo)
 
@@ -225,6 +226,26 @@ def _check_plan(demo: Demo) -> None:
     assert peak[2] - peak[1] == timedelta(minutes=3), windows
     assert event[1] - peak[1] == timedelta(minutes=7), windows
     assert event[2] - event[1] == timedelta(minutes=3), windows
+
+
+def _check_dashboard(demo: Demo) -> None:
+    """The Overview dashboard the demo saved: a card per miner and for the plan, its
+    calendar, and the power history."""
+    answer = websocket(demo.base, demo.token, {"type": "lovelace/config"})
+    assert answer["success"], answer
+    cards = answer["result"]["views"][0]["cards"]
+    titles = {card.get("title") for card in cards if card["type"] == "entities"}
+    miners = {
+        line.removeprefix("added ").rsplit(" (", 1)[0]
+        for line in demo.output
+        if line.startswith("added ") and "curtailment plan" not in line
+    }
+    assert titles >= {*miners, "Demo plan"}, (titles, miners)
+    (calendar,) = [card for card in cards if card["type"] == "calendar"]
+    assert calendar["entities"] == [f"calendar.{PLAN}_curtailment_windows"]
+    (history,) = [card for card in cards if card["type"] == "history-graph"]
+    assert f"sensor.{PLAN}_fleet_power" in history["entities"], history
+    assert len(history["entities"]) >= len(miners) + 1
 
 
 def _schedule(demo: Demo, entry_id: str) -> list[tuple[str, datetime, datetime]]:
