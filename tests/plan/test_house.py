@@ -8,6 +8,7 @@ from datetime import timedelta
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 import pytest
+from pytest_homeassistant_custom_component.common import async_capture_events
 
 from custom_components.home_miner.const import DOMAIN
 
@@ -139,10 +140,18 @@ async def test_a_boost_mines_without_surplus(
         hass, fleet, add_plan, surplus_only=True, boost_entities=[BOOST]
     )
     assert all(m.paused for m in miners)
+    events = async_capture_events(hass, "home_miner_boost_started")
+    ended = async_capture_events(hass, "home_miner_boost_ended")
     hass.states.async_set(BOOST, "on")
     await settle(hass, plan)
     assert not any(m.paused for m in miners), "free power: every miner mines"
     assert hass.states.get("sensor.test_plan_curtailment_reason").state == "boost"
+    assert [e.data["plan"] for e in events] == ["Test plan"]
+    hass.states.async_set(BOOST, "off")
+    plan.async_decide(dt_util.utcnow() + timedelta(seconds=31))
+    await settle(hass, plan)
+    assert len(ended) == 1
+    assert all(m.paused for m in miners), "no surplus again: idle"
 
 
 async def test_below_the_battery_floor_the_miners_leave_the_battery_alone(

@@ -90,6 +90,8 @@ URDB_URL: Final = "https://api.openei.org/utility_rates"
 
 EVENT_CURTAILMENT_STARTED: Final = "home_miner_curtailment_started"
 EVENT_CURTAILMENT_ENDED: Final = "home_miner_curtailment_ended"
+EVENT_BOOST_STARTED: Final = "home_miner_boost_started"
+EVENT_BOOST_ENDED: Final = "home_miner_boost_ended"
 
 STORAGE_VERSION: Final = 1
 SAVE_DELAY: Final = 1.0

@@ -111,6 +111,7 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
         self._decided_at = datetime.min.replace(tzinfo=UTC)
         # Miners the plan no longer acts on but left curtailed: given back, then forgotten.
         self.handing_back: set[str] = set()
+        self._boosting = False
 
     # ---- lifecycle -------------------------------------------------------------------------
     async def _async_setup(self) -> None:
@@ -257,6 +258,7 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
                     self.actuators[target.miner_id].want(Command.from_target(target))
         hand_back_pending(self)
         self._announce(decision, before.window_reason)
+        self._announce_boost(decision)
         memory.avoided_w = avoided_w(self, decision)
         memory.price = decision.price if decision.price is not None else self._tariff_price(now)
         next_check = decision.next_check
@@ -371,6 +373,22 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
                 "miners": [self.miner_name(miner_id) for miner_id in miners],
                 "miner_ids": miners,
                 "observe_only": self.config.observe_only,
+            },
+        )
+
+    def _announce_boost(self, decision: Decision) -> None:
+        """A boost (free power) starting or ending is an event on the bus, like a window."""
+        boosting = decision.reason is Reason.BOOST
+        if boosting == self._boosting:
+            return
+        self._boosting = boosting
+        self.hass.bus.async_fire(
+            const.EVENT_BOOST_STARTED if boosting else const.EVENT_BOOST_ENDED,
+            {
+                "plan": self.config_entry.title,
+                "config_entry_id": self.config_entry.entry_id,
+                "miners": [self.miner_name(miner_id) for miner_id in self.config.miners],
+                "miner_ids": list(self.config.miners),
             },
         )
 
