@@ -35,7 +35,6 @@ from ..curtailment import (
     OverrideKind,
     PlanSettings,
     PriceSeries,
-    Reason,
     StateFormatError,
     break_even_price,
     decide,
@@ -46,6 +45,7 @@ from ..curtailment.tariff import WallClockTariff
 from . import const
 from .accounting import avoided_w, book
 from .actuator import RUN, Command, MinerActuator, miner_coordinator
+from .announce import announce
 from .config import PlanConfig
 from .feeds import Feeds
 from .handback import async_hand_back, hand_back_pending
@@ -111,7 +111,7 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
         self._decided_at = datetime.min.replace(tzinfo=UTC)
         # Miners the plan no longer acts on but left curtailed: given back, then forgotten.
         self.handing_back: set[str] = set()
-        self._boosting = False
+        self.boosting = False
 
     # ---- lifecycle -------------------------------------------------------------------------
     async def _async_setup(self) -> None:
@@ -257,8 +257,7 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
                 if not self.overrides.left_to_user(target.miner_id, curtailing=target.curtailed):
                     self.actuators[target.miner_id].want(Command.from_target(target))
         hand_back_pending(self)
-        self._announce(decision, before.window_reason)
-        self._announce_boost(decision)
+        announce(self, decision, before.window_reason)
         memory.avoided_w = avoided_w(self, decision)
         memory.price = decision.price if decision.price is not None else self._tariff_price(now)
         next_check = decision.next_check
@@ -347,50 +346,6 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
             if miner_id in self.config.miners
         )
         return break_even_price(hashprice=hashprice, efficiency_jth=efficiency)
-
-    def _announce(self, decision: Decision, reason_before: Reason) -> None:
-        curtailed = decision.curtailed
-        now_curtailed = [t.miner_id for t in decision.targets if t.curtailed]
-        if curtailed == self.memory.curtailed:
-            if curtailed:
-                known = self.memory.curtailed_miners
-                known.extend(m for m in now_curtailed if m not in known)
-            return
-        self.memory.curtailed = curtailed
-        if curtailed:
-            event, reason = const.EVENT_CURTAILMENT_STARTED, decision.reason
-            miners = self.memory.curtailed_miners = now_curtailed
-        else:
-            event, reason = const.EVENT_CURTAILMENT_ENDED, reason_before
-            miners = [m for m in self.memory.curtailed_miners if m in self.config.miners]
-            self.memory.curtailed_miners = []
-        self.hass.bus.async_fire(
-            event,
-            {
-                "plan": self.config_entry.title,
-                "config_entry_id": self.config_entry.entry_id,
-                "reason": reason.value,
-                "miners": [self.miner_name(miner_id) for miner_id in miners],
-                "miner_ids": miners,
-                "observe_only": self.config.observe_only,
-            },
-        )
-
-    def _announce_boost(self, decision: Decision) -> None:
-        """A boost (free power) starting or ending is an event on the bus, like a window."""
-        boosting = decision.reason is Reason.BOOST
-        if boosting == self._boosting:
-            return
-        self._boosting = boosting
-        self.hass.bus.async_fire(
-            const.EVENT_BOOST_STARTED if boosting else const.EVENT_BOOST_ENDED,
-            {
-                "plan": self.config_entry.title,
-                "config_entry_id": self.config_entry.entry_id,
-                "miners": [self.miner_name(miner_id) for miner_id in self.config.miners],
-                "miner_ids": list(self.config.miners),
-            },
-        )
 
     def miner_name(self, miner_id: str) -> str:
         entry = self.hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, miner_id)
