@@ -8,12 +8,32 @@ from __future__ import annotations
 from .antminer import AntminerStockMiner
 from .avalon import AvalonNanoMiner
 from .base import SimulatedMiner
+from .braiins import BraiinsMiner
 from .esp_miner import BitaxeMiner
+from .luxos import LuxOSMiner
+from .vnish import VNishMiner
+from .whatsminer import WhatsminerV2Miner, WhatsminerV3Miner
 
 FAMILIES: dict[str, type[SimulatedMiner]] = {
     "bitaxe": BitaxeMiner,
     "avalon_nano": AvalonNanoMiner,
     "antminer": AntminerStockMiner,
+    "luxos": LuxOSMiner,
+    "braiins": BraiinsMiner,
+    "whatsminer": WhatsminerV2Miner,
+    "whatsminer_v3": WhatsminerV3Miner,
+    "vnish": VNishMiner,
 }
 
-__all__ = ["FAMILIES", "AntminerStockMiner", "AvalonNanoMiner", "BitaxeMiner", "SimulatedMiner"]
+__all__ = [
+    "FAMILIES",
+    "AntminerStockMiner",
+    "AvalonNanoMiner",
+    "BitaxeMiner",
+    "BraiinsMiner",
+    "LuxOSMiner",
+    "SimulatedMiner",
+    "VNishMiner",
+    "WhatsminerV2Miner",
+    "WhatsminerV3Miner",
+]

@@ -21,7 +21,17 @@ import pyasic
 from pyasic.network import MinerNetwork
 import pytest
 
-from tests.simulator import FAMILIES, AntminerStockMiner, AvalonNanoMiner, BitaxeMiner
+from tests.simulator import (
+    FAMILIES,
+    AntminerStockMiner,
+    AvalonNanoMiner,
+    BitaxeMiner,
+    BraiinsMiner,
+    LuxOSMiner,
+    VNishMiner,
+    WhatsminerV2Miner,
+    WhatsminerV3Miner,
+)
 from tests.simulator.base import Faults
 from tests.simulator.fleet import Fleet, expand_addresses, parse_spec
 
@@ -34,6 +44,11 @@ def test_registry() -> None:
         "bitaxe": BitaxeMiner,
         "avalon_nano": AvalonNanoMiner,
         "antminer": AntminerStockMiner,
+        "luxos": LuxOSMiner,
+        "braiins": BraiinsMiner,
+        "whatsminer": WhatsminerV2Miner,
+        "whatsminer_v3": WhatsminerV3Miner,
+        "vnish": VNishMiner,
     } == FAMILIES
 
 
@@ -71,9 +86,9 @@ def test_parse_spec() -> None:
     with pytest.raises(ValueError, match="twice"):
         parse_spec("127.0.1.2-4,bitaxe@127.0.1.3")
     with pytest.raises(ValueError, match="unknown family"):
-        parse_spec("whatsminer@127.0.1.2")
+        parse_spec("cheetah@127.0.1.2")
     with pytest.raises(ValueError, match="unknown family"):
-        parse_spec("127.0.1.2", ["whatsminer"])
+        parse_spec("127.0.1.2", ["cheetah"])
 
 
 def test_from_spec_mixes_models() -> None:

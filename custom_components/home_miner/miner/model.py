@@ -13,6 +13,10 @@ class Family(StrEnum):
     ESP_MINER = "esp_miner"
     AVALON_NANO = "avalon_nano"
     ANTMINER_STOCK = "antminer_stock"
+    LUXOS = "luxos"
+    BRAIINS = "braiins"
+    WHATSMINER = "whatsminer"
+    VNISH = "vnish"
     GENERIC = "generic"
 
 

@@ -8,7 +8,11 @@ from typing import Any
 from .antminer import AntminerStockDriver
 from .avalon import AvalonNanoDriver
 from .base import Driver
+from .braiins import BraiinsDriver
 from .esp_miner import EspMinerDriver
+from .luxos import LuxOSDriver
+from .vnish import VNishDriver
+from .whatsminer import WhatsminerV2Driver, WhatsminerV3Driver
 
 
 def driver_for(miner: Any) -> Driver | None:
@@ -21,6 +25,16 @@ def driver_for(miner: Any) -> Driver | None:
         return AvalonNanoDriver()
     if isinstance(miner, backends.AntminerModern) and str(miner.firmware) == "Stock":
         return AntminerStockDriver()
+    if isinstance(miner, backends.BOSer):
+        return BraiinsDriver()
+    if isinstance(miner, backends.LUXMiner):
+        return LuxOSDriver()
+    if isinstance(miner, backends.BTMinerV2):
+        return WhatsminerV2Driver()
+    if isinstance(miner, backends.BTMinerV3):
+        return WhatsminerV3Driver()
+    if isinstance(miner, backends.VNish):
+        return VNishDriver()
     if isinstance(miner, backends.UnknownMiner):
         return None
     return Driver()
