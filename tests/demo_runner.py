@@ -131,8 +131,12 @@ def run_demo(tmp_path: Path, *extra: str) -> Iterator[Demo]:
     try:
         while time.monotonic() < deadline:
             line = process.stdout.readline()
-            if not line and process.poll() is not None:
-                break
+            if not line:
+                # End of its output: it exited (or is exiting); what it printed stays shown.
+                if process.poll() is not None:
+                    break
+                time.sleep(0.1)
+                continue
             lines.append(line)
             if "demo is running" in line:
                 break

@@ -315,3 +315,20 @@ async def test_calendar_texts_in_the_configured_language(
     await hass.async_block_till_done()
     assert await events() == [("Hochtarifzeit", "Hochtarifzeit, Preis über der Schwelle")]
     assert hass.states.get(calendar).attributes["message"] == "Hochtarifzeit"
+
+
+async def test_next_change_of_a_peak_months_away_is_its_date(
+    hass: HomeAssistant, fleet: Fleet, add_plan: AddPlan
+) -> None:
+    """Found in the browser: a URDB rate with summer peaks, seen in winter, showed "Next
+    change: Unknown" (nothing in the 48 h schedule). The next peak is months away, on a
+    known day: that is the next change."""
+    (miner,) = await fleet("Gamma 601")
+    today = dt_util.now()
+    month = (today.month + 2 - 1) % 12 + 1  # the month after next
+    band = {**PEAK["bands"][0], "months": [str(month)]}
+    await add_plan([{"miner": miner_id(miner), "action": "stop"}], tou={**PEAK, "bands": [band]})
+    change = _timestamp(hass, "sensor.test_plan_next_change")
+    assert change is not None, "a date, not Unknown"
+    local = dt_util.as_local(change)
+    assert (local.month, local.day, local.hour, local.minute) == (month, 1, 17, 0)

@@ -112,6 +112,8 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
         # Miners the plan no longer acts on but left curtailed: given back, then forgotten.
         self.handing_back: set[str] = set()
         self.boosting = False
+        # The tariff's next peak past the schedule, as the Next change sensor last found it.
+        self.next_peak: tuple[object, datetime | None] | None = None
 
     # ---- lifecycle -------------------------------------------------------------------------
     async def _async_setup(self) -> None:

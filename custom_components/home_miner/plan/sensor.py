@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -81,7 +81,34 @@ def next_change(plan: PlanCoordinator) -> datetime | None:
         if window.start <= now:
             return window.end if curtailed else data.decision.next_check
         return data.decision.next_check if curtailed else window.start
-    return data.decision.next_check if curtailed else None
+    return data.decision.next_check if curtailed else next_peak(plan, now)
+
+
+# How far ahead a tariff's next peak is looked for past the plan's 48 h schedule (a URDB
+# rate's summer peaks, seen in winter).
+PEAK_LOOKAHEAD = timedelta(days=400)
+
+
+def next_peak(plan: PlanCoordinator, now: datetime) -> datetime | None:
+    """The start of the tariff's next peak period beyond the schedule, if any (kept until it
+    comes: the tariff does not change under a running plan)."""
+    tariff = plan.config.tariff
+    if tariff is None:
+        return None
+    cached = plan.next_peak
+    if cached is not None and cached[0] is tariff and (cached[1] is None or cached[1] > now):
+        return cached[1]
+    settings = plan.config.settings(hashprice=None)
+    found = next(
+        (
+            period.start
+            for period in tariff.periods(now, now + PEAK_LOOKAHEAD)
+            if period.start > now and settings.is_tou_peak(period.label)
+        ),
+        None,
+    )
+    plan.next_peak = (tariff, found)
+    return found
 
 
 def _has_price(config: PlanConfig) -> bool:
