@@ -171,3 +171,23 @@ async def test_below_the_battery_floor_the_miners_leave_the_battery_alone(
     await settle(hass, plan)
     assert all(m.paused for m in miners)
     assert plan.data.decision.fleet_target_w == 0
+
+
+async def test_a_miner_a_person_runs_while_it_idles_for_surplus_stays_theirs(
+    hass: HomeAssistant, fleet: Fleet, add_plan: AddPlan
+) -> None:
+    """Mining on surplus only must not fight a person: the miner they switch on at night
+    mines for the rest of the day, the others still follow the surplus (and give way)."""
+    miners, plan = await _surplus_plan(hass, fleet, add_plan, surplus_only=True)
+    assert all(m.paused for m in miners)
+    first = hass.states.async_all("switch")[0].entity_id
+    await hass.services.async_call("switch", "turn_on", {"entity_id": first}, blocking=True)
+    await settle(hass, plan)
+    for _ in range(3):
+        plan.async_decide(dt_util.utcnow() + timedelta(minutes=5))
+        await settle(hass, plan)
+    assert [m.paused for m in miners].count(False) == 1, "the person's miner mines"
+    assert len(plan.data.overridden) == 1
+    plan.async_decide(dt_util.start_of_local_day() + timedelta(days=1, minutes=1))
+    await settle(hass, plan)
+    assert all(m.paused for m in miners), "a new day: the plan's again, and no surplus"

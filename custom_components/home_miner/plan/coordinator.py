@@ -151,6 +151,7 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
             if miner_id not in self.config.miners:
                 del memory.miner_overrides[miner_id]
         memory.user_stopped &= set(self.config.miners)
+        memory.surplus_overrides &= set(memory.miner_overrides)
         now = dt_util.utcnow()
         self.feeds.last_seen = {
             entity_id: State(entity_id, value, last_changed=changed)
@@ -238,6 +239,7 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
         memory = self.memory
         if memory.override is not None and not memory.override.active(now):
             memory.override = None
+        self.overrides.expire(now)
         inputs = self._inputs(now, memory.override)
         before = memory.state
         decision = decide(

@@ -93,6 +93,9 @@ class PlanMemory:
     override: ManualOverride | None = None
     miner_overrides: dict[str, datetime] = field(default_factory=dict)
     user_stopped: set[str] = field(default_factory=set)
+    # Overrides of miners a person changed while they idled for lack of surplus: theirs until
+    # the time in `miner_overrides` (the next midnight), window or not.
+    surplus_overrides: set[str] = field(default_factory=set)
     applied: dict[str, Command] = field(default_factory=dict)
     sending: dict[str, Command] = field(default_factory=dict)
     restore_limits: dict[str, int] = field(default_factory=dict)
@@ -117,6 +120,7 @@ class PlanMemory:
             "override": _override_to_dict(self.override),
             "miner_overrides": {k: v.isoformat() for k, v in self.miner_overrides.items()},
             "user_stopped": sorted(self.user_stopped),
+            "surplus_overrides": sorted(self.surplus_overrides),
             "applied": {k: v.to_dict() for k, v in self.applied.items()},
             "sending": {k: v.to_dict() for k, v in self.sending.items()},
             "restore_limits": self.restore_limits,
@@ -163,6 +167,7 @@ class PlanMemory:
             override=override,
             miner_overrides={k: v for k, v in overrides.items() if v is not None},
             user_stopped={str(m) for m in data.get("user_stopped", [])},
+            surplus_overrides={str(m) for m in data.get("surplus_overrides", [])},
             applied={k: v for k, v in applied.items() if v is not None},
             sending={k: v for k, v in sending.items() if v is not None},
             restore_limits={k: int(v) for k, v in data.get("restore_limits", {}).items()},

@@ -32,15 +32,29 @@ class MinerOverrides:
         self._resent_at: dict[str, datetime] = {}
         self._drift: dict[str, tuple[int, bool]] = {}
 
+    def expire(self, now: datetime) -> None:
+        """Overrides whose time is up end before the decision, which then drives them."""
+        memory = self.plan.memory
+        for miner_id, until in list(memory.miner_overrides.items()):
+            if now >= until:
+                self._end(miner_id)
+
+    def _end(self, miner_id: str) -> None:
+        memory = self.plan.memory
+        del memory.miner_overrides[miner_id]
+        memory.surplus_overrides.discard(miner_id)
+        if (actuator := self.plan.actuators.get(miner_id)) is not None:
+            actuator.applied = RUN
+
     def end_overrides(self, now: datetime, decision: Decision) -> None:
         """Overrides last until the window really ends (min-off, stagger and all); then the
         plan drives the miner again, restoring its own limit if the plan had set one."""
-        overrides = self.plan.memory.miner_overrides
+        memory = self.plan.memory
+        overrides = memory.miner_overrides
         for miner_id, until in list(overrides.items()):
-            if decision.state.window_start is None or now >= until:
-                del overrides[miner_id]
-                if (actuator := self.plan.actuators.get(miner_id)) is not None:
-                    actuator.applied = RUN
+            surplus = miner_id in memory.surplus_overrides
+            if now >= until or (decision.state.window_start is None and not surplus):
+                self._end(miner_id)
 
     def left_to_user(self, miner_id: str, *, curtailing: bool = True) -> bool:
         memory = self.plan.memory
@@ -66,7 +80,8 @@ class MinerOverrides:
             self.plan.miner_name(miner_id),
             change,
         )
-        if self.plan.memory.state.window_start is not None:
+        state = self.plan.memory.state
+        if state.window_start is not None or state.miner(miner_id).surplus_idle:
             self.async_override_miner(miner_id)
         else:
             self.plan.save()
@@ -139,16 +154,26 @@ class MinerOverrides:
 
     @callback
     def async_override_miner(self, miner_id: str) -> None:
-        """The user changed a miner during a window: leave it alone until the window ends."""
+        """The user changed a miner during a window: leave it alone until the window ends.
+        Changed while it idled for lack of surplus: theirs for the rest of the day."""
         now = self.plan.now()
-        if self.plan.memory.state.window_start is None or miner_id not in self.plan.actuators:
+        memory = self.plan.memory
+        idle = memory.state.miner(miner_id).surplus_idle
+        if (memory.state.window_start is None and not idle) or miner_id not in self.plan.actuators:
             return
         self.plan.actuators[miner_id].release()
-        # Ends with the window; this is only a backstop should the window never end.
-        start, max_length = self.plan.memory.state.window_start, self.plan.config.max_curtailment
-        self.plan.memory.miner_overrides[miner_id] = (
-            start + max_length if max_length is not None else now + timedelta(days=1)
-        )
+        if memory.state.window_start is None:
+            tomorrow = dt_util.as_local(now).date() + timedelta(days=1)
+            memory.miner_overrides[miner_id] = dt_util.as_utc(
+                datetime.combine(tomorrow, datetime.min.time(), dt_util.get_default_time_zone())
+            )
+            memory.surplus_overrides.add(miner_id)
+        else:
+            # Ends with the window; this is only a backstop should the window never end.
+            start, max_length = memory.state.window_start, self.plan.config.max_curtailment
+            memory.miner_overrides[miner_id] = (
+                start + max_length if max_length is not None else now + timedelta(days=1)
+            )
         LOGGER.info(
             "Plan %s: %s overridden by the user",
             self.plan.config_entry.title,
