@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from .antminer import AntminerStockMiner
 from .avalon import AvalonNanoMiner
+from .avalon_home import AvalonHomeMiner
 from .base import SimulatedMiner
 from .braiins import BraiinsMiner
 from .esp_miner import BitaxeMiner
@@ -17,6 +18,7 @@ from .whatsminer import WhatsminerV2Miner, WhatsminerV3Miner
 FAMILIES: dict[str, type[SimulatedMiner]] = {
     "bitaxe": BitaxeMiner,
     "avalon_nano": AvalonNanoMiner,
+    "avalon_home": AvalonHomeMiner,
     "antminer": AntminerStockMiner,
     "luxos": LuxOSMiner,
     "braiins": BraiinsMiner,
@@ -28,6 +30,7 @@ FAMILIES: dict[str, type[SimulatedMiner]] = {
 __all__ = [
     "FAMILIES",
     "AntminerStockMiner",
+    "AvalonHomeMiner",
     "AvalonNanoMiner",
     "BitaxeMiner",
     "BraiinsMiner",

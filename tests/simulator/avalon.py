@@ -219,6 +219,7 @@ class AvalonNanoMiner(SimulatedMiner):
         {"model": "Avalon Nano 3s", "soft_off": True},
     )
     """What a fleet cycles through: mostly Nano 3s, one firmware with soft power commands."""
+    MODELS: dict[str, Spec] = MODELS
     NOT_JOINABLE = frozenset({"ascset", "check", "switchpool", "time", "setpool"})
     """Write commands that cgminer refuses inside a "+" joined request."""
     # The Wi-Fi module's vendor (Shenzhen Four Seas Global Link): real Nano 3s units and
@@ -246,10 +247,10 @@ class AvalonNanoMiner(SimulatedMiner):
         dna: str | None = None,
         **kwargs: Any,
     ) -> None:
-        if model not in MODELS:
-            raise ValueError(f"unknown model {model!r}; one of {sorted(MODELS)}")
+        if model not in self.MODELS:
+            raise ValueError(f"unknown model {model!r}; one of {sorted(self.MODELS)}")
         super().__init__(ip, **kwargs)
-        self.spec = MODELS[model]
+        self.spec = self.MODELS[model]
         if not 0 <= work_level < len(self.spec.levels):
             raise ValueError(f"work_level must be 0..{len(self.spec.levels) - 1}")
         self.firmware = firmware or self.spec.firmware

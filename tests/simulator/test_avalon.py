@@ -190,9 +190,14 @@ async def test_get_data_nano3(simulate: SimFactory) -> None:
 
 
 async def test_nano3_mac_needs_get_miner_info_cgi(simulate: SimFactory) -> None:
-    """pyasic 0.78.1 asks /minerinfo.cgi, then /get_miner_info.cgi; its fallback to the
-    /get_minerinfo.cgi the Nano 3 serves is unreachable (`miner_info()` returns {} on any
-    error instead of raising). A firmware that also answers /get_miner_info.cgi works."""
+    """The Nano 3's web UI serves `get_minerinfo.cgi?num=<random>` (its page's
+    `updateMinerInfo()`), a JSONP `minerinfoCallback({...});` behind the login cookie.
+    pyasic 0.79's `get_data` asks /minerinfo.cgi, then /get_miner_info.cgi; its fallback to
+    /get_minerinfo.cgi is unreachable (`miner_info()` returns {} on any error instead of
+    raising), so `get_data` has no MAC. `web.minerinfo()` asks /get_minerinfo.cgi first and
+    reads it (pyasic/web/avalonminer.py: cookie "ff0000ff" + sha256(password)[:24], the
+    callback stripped, `mac` upper-cased by `_get_mac`). A firmware that also answers
+    /get_miner_info.cgi works both ways."""
     sim = await simulate(AvalonNanoMiner, "127.0.3.22", model=N3)
     async with httpx.AsyncClient(cookies={"auth": sim._auth_cookie()}) as client:
         page = await client.get("http://127.0.3.22/get_minerinfo.cgi")
@@ -204,6 +209,7 @@ async def test_nano3_mac_needs_get_miner_info_cgi(simulate: SimFactory) -> None:
     # Without the login cookie the firmware shows its login page.
     assert "<title>Avalon Device</title>" in anonymous.text
     assert (await CGMinerAvalonNano3("127.0.3.22").get_data()).mac is None
+    assert (await CGMinerAvalonNano3("127.0.3.22").web.minerinfo())["mac"] == sim.mac.lower()
 
     other = await simulate(
         AvalonNanoMiner,

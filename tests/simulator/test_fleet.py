@@ -24,6 +24,7 @@ import pytest
 from tests.simulator import (
     FAMILIES,
     AntminerStockMiner,
+    AvalonHomeMiner,
     AvalonNanoMiner,
     BitaxeMiner,
     BraiinsMiner,
@@ -43,6 +44,7 @@ def test_registry() -> None:
     assert {
         "bitaxe": BitaxeMiner,
         "avalon_nano": AvalonNanoMiner,
+        "avalon_home": AvalonHomeMiner,
         "antminer": AntminerStockMiner,
         "luxos": LuxOSMiner,
         "braiins": BraiinsMiner,
