@@ -37,8 +37,10 @@ def _miner_platforms(caps: Capabilities) -> list[Platform]:
     """The platforms this miner has entities on (a fleet sets up a fifth fewer)."""
     wanted = {
         Platform.BUTTON: caps.can_reboot or caps.can_identify,
-        Platform.NUMBER: caps.power_limit is not None,
-        Platform.SELECT: bool(caps.work_modes),
+        Platform.NUMBER: caps.power_limit is not None
+        or caps.manual_fan_speed is not None
+        or caps.target_temperature is not None,
+        Platform.SELECT: bool(caps.work_modes or caps.fan_modes),
         Platform.SWITCH: caps.can_stop,
     }
     return [p for p in PLATFORMS if wanted.get(p, True)]

@@ -102,12 +102,16 @@ def _stored_login(entry: ConfigEntry) -> Credentials | None:
 
 
 async def _connect(
-    hass: HomeAssistant, host: str, credentials: Credentials | None, errors: dict[str, str]
+    hass: HomeAssistant,
+    host: str,
+    credentials: Credentials | None,
+    errors: dict[str, str],
+    mac: str | None = None,
 ) -> MinerClient | None:
     """Reach the miner; on failure put the translated error key in `errors`."""
     await async_load_pyasic(hass)
     try:
-        return await async_connect(host, async_get_clientsession(hass), credentials)
+        return await async_connect(host, async_get_clientsession(hass), credentials, mac=mac)
     except MinerAuthError:
         errors["base"] = "invalid_auth"
     except MinerAddressError:
@@ -130,6 +134,8 @@ class HomeMinerConfigFlow(PlanSteps, ConfigFlow, domain=DOMAIN):
 
     def __init__(self) -> None:
         self._host: str | None = None
+        self._mac: str | None = None
+        """The MAC DHCP saw, for a miner whose firmware does not report its own."""
         self._found: dict[str, FoundMiner] = {}
         self._plan: dict[str, Any] = {}
 
@@ -186,7 +192,7 @@ class HomeMinerConfigFlow(PlanSteps, ConfigFlow, domain=DOMAIN):
         """The entry, or the login form; None, with the error in `errors`, when neither (the
         caller shows its own form again)."""
         self._host = host
-        client = await _connect(self.hass, host, None, errors)
+        client = await _connect(self.hass, host, None, errors, self._mac)
         if errors.get("base") == "invalid_auth":
             return await self.async_step_credentials()
         if client is None:
@@ -200,7 +206,7 @@ class HomeMinerConfigFlow(PlanSteps, ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         assert self._host is not None
         if user_input is not None and (credentials := _credentials(user_input, errors)):
-            client = await _connect(self.hass, self._host, credentials, errors)
+            client = await _connect(self.hass, self._host, credentials, errors, self._mac)
             if client is not None:
                 return await self._async_create(client, credentials)
         return self.async_show_form(
@@ -235,7 +241,10 @@ class HomeMinerConfigFlow(PlanSteps, ConfigFlow, domain=DOMAIN):
             else:
                 await async_load_pyasic(self.hass)
                 configured = self._async_current_ids(include_ignore=False)
-                found = await async_scan(str(ipaddress.ip_network(subnet, strict=False)))
+                found = await async_scan(
+                    str(ipaddress.ip_network(subnet, strict=False)),
+                    async_get_clientsession(self.hass),
+                )
                 self._found = {
                     m.host: m for m in found if m.mac is None or format_mac(m.mac) not in configured
                 }
@@ -276,7 +285,8 @@ class HomeMinerConfigFlow(PlanSteps, ConfigFlow, domain=DOMAIN):
         await self.async_set_unique_id(format_mac(discovery_info.macaddress))
         self._abort_if_unique_id_configured(updates={CONF_HOST: discovery_info.ip})
         errors: dict[str, str] = {}
-        client = await _connect(self.hass, discovery_info.ip, None, errors)
+        self._mac = discovery_info.macaddress
+        client = await _connect(self.hass, discovery_info.ip, None, errors, self._mac)
         if client is None and errors.get("base") != "invalid_auth":
             return self.async_abort(reason=errors["base"])
         if client is not None and format_mac(client.identity.mac) != self.unique_id:

@@ -123,7 +123,11 @@ class MinerCoordinator(DataUpdateCoordinator[MinerSnapshot]):
         known = None if from_scratch else self.config_entry.data.get(CONF_MINER_CLASS)
         try:
             client = await async_connect(
-                host, async_get_clientsession(self.hass), self.credentials, known
+                host,
+                async_get_clientsession(self.hass),
+                self.credentials,
+                known,
+                mac=self.config_entry.unique_id,
             )
         except MinerAuthError as err:
             raise ConfigEntryAuthFailed(

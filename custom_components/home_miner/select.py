@@ -1,4 +1,4 @@
-"""The work-mode select, for firmware that has modes."""
+"""The work-mode select, for firmware that has modes, and the fan's mode."""
 
 from __future__ import annotations
 
@@ -42,11 +42,38 @@ class WorkModeSelect(MinerEntity, SelectEntity):
         )
 
 
+class FanModeSelect(MinerEntity, SelectEntity):
+    """Automatic (the firmware holds a temperature) or manual (a fixed speed)."""
+
+    _attr_entity_category = EntityCategory.CONFIG
+
+    def __init__(self, coordinator: MinerCoordinator) -> None:
+        super().__init__(
+            coordinator, SelectEntityDescription(key="fan_mode", translation_key="fan_mode")
+        )
+        self._attr_options = list(coordinator.client.capabilities.fan_modes)
+
+    @property
+    def current_option(self) -> str | None:
+        return self.coordinator.data.fan_mode
+
+    @miner_command
+    async def async_select_option(self, option: str) -> None:
+        self.coordinator.async_set_updated_data(
+            await self.coordinator.client.async_set_fan_mode(option)
+        )
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: MinerConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     coordinator = entry.runtime_data
-    if coordinator.client.capabilities.work_modes:
-        async_add_entities([WorkModeSelect(coordinator)])
+    caps = coordinator.client.capabilities
+    entities: list[SelectEntity] = []
+    if caps.work_modes:
+        entities.append(WorkModeSelect(coordinator))
+    if caps.fan_modes:
+        entities.append(FanModeSelect(coordinator))
+    async_add_entities(entities)

@@ -7,13 +7,17 @@ What is modelled follows bitaxeorg/ESP-Miner `main/http_server/` across releases
 - `GET /api/system/info`: telemetry and settings. Fields and types change with the release:
   `asicCount` is in it only before v2.9.0 (afterwards only in `/api/system/asic`),
   `expectedHashrate` since v2.8.0, `bestDiff` is a string such as "4.29G" before v2.11.0 and a
-  number afterwards, `manualFanSpeed`/`fan2rpm` since v2.11.0, `miningPaused` since v2.14.0.
+  number afterwards, `temptarget` since v2.7.0, `manualFanSpeed`/`fan2rpm` since v2.11.0,
+  `miningPaused` since v2.14.0.
 - `PATCH /api/system`: settings are written to NVS; frequency and core voltage are applied live
   by the power-management task (no restart needed since v2.5). The reply is an empty 200 body.
-  Keys are looked up with cJSON's case-insensitive `cJSON_GetObjectItem`. From v2.14.0 every
-  value is type- and range-checked against the NVS table and a bad one rejects the whole
-  request with 400 "Wrong API input"; earlier releases take what they understand.
-  The manual fan speed key is `fanspeed` before v2.11.0 and `manualFanSpeed` afterwards.
+  Keys are looked up with cJSON's case-insensitive `cJSON_GetObjectItem`. From v2.11.0
+  (`check_settings_and_update` in http_server.c) every value is type- and range-checked
+  against the NVS table and a bad one rejects the whole request with 400 "Wrong API input";
+  earlier releases take what they understand, reading numbers through cJSON's `valueint`.
+  The manual fan speed key is `fanspeed` before v2.11.0 and
+  `manualFanSpeed` afterwards; `autofanspeed` 1 is the automatic fan (fan_controller_task.c:
+  a PID holding `temptarget`, never below `minFanSpeed`; 30 % while paused), 0 manual.
 - `POST /api/system/restart`: answers, then reboots about a second later. The answer is plain
   text "System will restart shortly." before v2.13.0 and `{"message": ...}` JSON afterwards.
 - `POST /api/system/pause` / `resume` (v2.14.0+): ASIC power cut, hashrate 0, idle watts.
@@ -23,10 +27,26 @@ What is modelled follows bitaxeorg/ESP-Miner `main/http_server/` across releases
   private-network check (the `wrong_credentials` fault here) get 401 "Unauthorized".
 
 The NerdQAxe++ (`model="NerdQAxe++"`) runs shufps/ESP-Miner-NerdQAxePlus, a fork with its own
-version numbers: its page is titled "Nerd*axe Dashboard" (no "AxeOS"), `asicCount` and
-`deviceModel` are in `/api/system/info`, `bestDiff` is a string, keys are case-sensitive
-(ArduinoJson), restart answers plain text, there is no pause/resume, and frequency/voltage
-changes only take effect after a restart.
+version numbers (default "v1.0.36"): its page is titled "Nerd*axe Dashboard" (no "AxeOS"),
+`asicCount` and `deviceModel` are in `/api/system/info`, `bestDiff` is a string, and
+(main/http_server/, release v1.0.36):
+- `PATCH /api/system` (handler_system.cpp `PATCH_update_settings`) reads each key with
+  ArduinoJson, case-sensitive, and takes a number only where `is<uint16_t>()` holds (an
+  integer 0-65535), ignoring what does not; with one-time passwords on it answers 401
+  "OTP/Session required". Fan keys (since v1.0.29): `autofanspeed` (0 manual, 2 PID; 1, the
+  old automatic curve, is set back to manual 100 % at boot by nvs_config.cpp
+  `migrate_config`), `pidTargetTemp` (the PID's target; reported -1 where the board has
+  none), and the manual speed: `fanspeed` until v1.0.35 made it `manualFanSpeed` (reported
+  since then; before, the info's `fanspeed` is only the fan's duty). Releases before v1.0.29
+  are modelled without `pidTargetTemp`.
+  Frequency and voltage are applied live by the power-management task since v1.0.29 (before,
+  only after a restart), never while shut down.
+- `POST /api/system/shutdown` (handler_shutdown.cpp, since v1.0.36) answers "System will
+  shutdown shortly." as plain text, then a second later turns the buck and the ASICs' LDOs off
+  (PowerManagementTask::shutdown, RAM state): `shutdown` is true in the info, hashrates are 0,
+  the buck's input `power` reads 0. Only `POST /api/system/restart` (plain text too) ends it.
+- There is no pause, resume or identify: a POST to a route it does not have is answered by its
+  404 handler with a 302 to "/" (http_server.cpp `http_404_error_handler`).
 """
 
 from __future__ import annotations
@@ -124,6 +144,7 @@ class BoardSpec:
     voltage_options: tuple[int, ...] | None = None
 
 
+# boards/nerdqaxeplus2.cpp: BM1370 x4, 500-600 MHz, 1120-1200 mV, 52-100 W, PID target 55 °C.
 NERDQAXE_PP = BoardSpec(
     "NerdQAxe++",
     "6.1",
@@ -246,10 +267,12 @@ class Nvs:
     stratumSuggestedDifficulty: int = 1000
     useFallbackStratum: bool = False
     overclockEnabled: bool = False
-    autofanspeed: bool = True
+    autofanspeed: int = 1
+    """ESP-Miner: 1 automatic, 0 manual. The fork: 2 PID, 0 manual (its factory setting)."""
     manualFanSpeed: int = 100
     minFanSpeed: int = 25
     temptarget: int = 60
+    pidTargetTemp: int = 55
     displayTimeout: int = -1
 
 
@@ -261,7 +284,8 @@ class BitaxeMiner(SimulatedMiner):
     http_port = 80
 
     # A realistic mix for fleets (cycled per address). The NerdQAxe++ is left out because
-    # pyasic's scan cannot find it; ask for it explicitly ("bitaxe:NerdQAxe++@ip").
+    # pyasic's scan cannot find it (only this integration's own scan does); ask for it
+    # explicitly ("bitaxe:NerdQAxe++@ip").
     FLEET_VARIANTS: tuple[dict[str, Any], ...] = (
         {"model": "Gamma 601", "firmware": "v2.14.0"},
         {"model": "Supra 401", "firmware": "v2.9.0"},
@@ -294,6 +318,7 @@ class BitaxeMiner(SimulatedMiner):
         idle_w: float | None = None,
         wifi_ssid: str = "HomeWifi",
         wifi_rssi: int = -58,
+        otp: bool = False,
         **kwargs: Any,
     ) -> None:
         """Configure the board.
@@ -301,7 +326,8 @@ class BitaxeMiner(SimulatedMiner):
         `model` is a key of `MODELS` ("Gamma 601", "Supra 401", "NerdQAxe++", ...);
         `asic_count`, `small_core_count`, `frequency` (MHz), `core_voltage` (mV) and
         `idle_w` override the board's values; `firmware` is the version string the device
-        reports (default "v2.14.0", or "v1.0.36" for the NerdQAxe++).
+        reports (default "v2.14.0", or "v1.0.36" for the NerdQAxe++); `otp` turns on the
+        fork's one-time passwords.
         """
         super().__init__(ip, **kwargs)
         if model not in MODELS:
@@ -334,12 +360,15 @@ class BitaxeMiner(SimulatedMiner):
             frequency=float(frequency if frequency is not None else self.default_frequency),
             coreVoltage=core_voltage if core_voltage is not None else self.default_voltage,
             stratumSuggestedDifficulty=pool_difficulty,
+            autofanspeed=0 if self.flavour == "nerdqaxe" else 1,
         )
+        self.otp = otp
         self.best_diff = best_diff
         # Running state (RAM): what the power-management task has applied.
         self.frequency = self.nvs.frequency
         self.core_voltage = self.nvs.coreVoltage
         self.paused = False
+        """ASICs off, in RAM: ESP-Miner's pause, the fork's shutdown."""
         self.identify_until = 0.0
         self._shares = 0.0
         self.shares_accepted = 0
@@ -354,9 +383,21 @@ class BitaxeMiner(SimulatedMiner):
         """ESP-Miner release at least this one (always False for the NerdQAxe fork)."""
         return not self.nerdqaxe and self.version >= (major, minor, patch)
 
+    def fork_since(self, major: int, minor: int, patch: int = 0) -> bool:
+        """NerdQAxe fork release at least this one (always False for ESP-Miner)."""
+        return self.nerdqaxe and self.version >= (major, minor, patch)
+
     @property
     def has_pause(self) -> bool:
         return self.since(2, 14)
+
+    @property
+    def has_shutdown(self) -> bool:
+        return self.fork_since(1, 0, 36)
+
+    @property
+    def live_frequency(self) -> bool:
+        return not self.nerdqaxe or self.fork_since(1, 0, 29)
 
     # ---- physics ---------------------------------------------------------------------------
     @property
@@ -397,11 +438,39 @@ class BitaxeMiner(SimulatedMiner):
         return self.ambient_c + 6.0 + 1.4 * self.asic_power_w / self.asic_count
 
     @property
+    def fan_mode(self) -> str:
+        """ "auto", "manual" or (the fork in a mode it no longer has) "unknown"."""
+        mode = self.nvs.autofanspeed
+        if mode == 0:
+            return "manual"
+        if not self.nerdqaxe or mode == 2 or (mode == 1 and not self.fork_since(1, 0, 31)):
+            return "auto"
+        return "unknown"
+
+    @property
     def fan_percent(self) -> int:
-        if not self.nvs.autofanspeed:
-            return self.nvs.manualFanSpeed
-        auto = self.nvs.minFanSpeed + (self.chip_temp_c - 40.0) * 3.0
-        return int(max(self.nvs.minFanSpeed, min(100.0, auto)))
+        """The fan's duty. The automatic fan is a PID on the chip temperature; the chip
+        temperature here does not depend on the fan, so a proportional stand-in: the hotter
+        above the target, the faster."""
+        nvs = self.nvs
+        if self.nerdqaxe:
+            if nvs.autofanspeed == 0:
+                return nvs.manualFanSpeed
+            if nvs.autofanspeed == 1 and not self.fork_since(1, 0, 31):
+                floor, target = 25, 60  # the automatic curve, dropped in v1.0.31
+            elif nvs.autofanspeed != 2:  # fan_controller: an unknown mode runs at 100 %
+                return 100
+            else:
+                floor, target = 15, nvs.pidTargetTemp  # the PID's output limits: 15-100 %
+        else:
+            if self.paused and self.has_pause:
+                return 30
+            if not nvs.autofanspeed:
+                return nvs.manualFanSpeed
+            floor = nvs.minFanSpeed
+            target = nvs.temptarget if self.since(2, 7) else 60
+        auto = floor + (self.chip_temp_c - target + 20.0) * 3.0
+        return int(max(floor, min(100.0, auto)))
 
     @property
     def fan_rpm(self) -> int:
@@ -437,6 +506,8 @@ class BitaxeMiner(SimulatedMiner):
         return int(self.pool_difficulty * 40 * self.shares_accepted**0.8)
 
     def on_boot(self) -> None:
+        if self.fork_since(1, 0, 31) and self.nvs.autofanspeed == 1:
+            self.nvs.autofanspeed, self.nvs.manualFanSpeed = 0, 100
         self.best_diff = max(self.best_diff, self.best_session_diff)
         self.frequency = self.nvs.frequency
         self.core_voltage = self.nvs.coreVoltage
@@ -458,6 +529,7 @@ class BitaxeMiner(SimulatedMiner):
             mining=self.mining,
             paused=self.paused,
             frequency_mhz=self.frequency,
+            fan_mode=self.fan_mode,
             core_voltage_mv=self.core_voltage,
             hashrate_ghs=round(self.hashrate_ghs, 3),
             expected_hashrate_ghs=round(self.expected_hashrate_ghs, 3),
@@ -576,7 +648,9 @@ class BitaxeMiner(SimulatedMiner):
                 minFanSpeed=nvs.minFanSpeed,
                 fan2rpm=0,
             )
-        info.update(temptarget=nvs.temptarget, fanrpm=self.fan_rpm, statsFrequency=0)
+        if self.since(2, 7):
+            info["temptarget"] = nvs.temptarget
+        info.update(fanrpm=self.fan_rpm, statsFrequency=0)
         if self.since(2, 14):
             info.update(
                 miningPaused=self.paused,
@@ -588,23 +662,26 @@ class BitaxeMiner(SimulatedMiner):
     def _nerdqaxe_info(self) -> dict[str, Any]:
         self._integrate()
         nvs = self.nvs
-        return {
+        info: dict[str, Any] = {
             "asicCount": self.asic_count,
             "smallCoreCount": self.small_core_count,
             "deviceModel": self.board.device_model,
             "hostip": self.ip,
             "macAddr": self.mac,
             "wifiRSSI": self.wifi_rssi,
-            "power": round(self.power_w, 4),
+            # The buck's input power: with the buck off it reads 0.
+            "power": round(self.power_w, 4) if not self.paused else 0.0,
             "maxPower": self.board.max_power,
-            "minPower": 5,
+            "minPower": 52,
             "maxVoltage": 13,
             "minVoltage": 11,
             "current": self.input_current_ma,
             "temp": round(self.chip_temp_c, 4),
             "vrTemp": round(self.vr_temp_c, 4),
             "hashRateTimestamp": int(time.time()),
+            # PowerManagementTask::shutdown: hashrates read 0 while shut down.
             "hashRate": round(self.hashrate_ghs, 4),
+            "hashRate_1m": round(self.hashrate_ghs, 4),
             "hashRate_10m": round(self.hashrate_ghs, 4),
             "hashRate_1h": round(self.hashrate_ghs, 4),
             "hashRate_1d": round(self.hashrate_ghs, 4),
@@ -614,7 +691,7 @@ class BitaxeMiner(SimulatedMiner):
             "fanspeed": self.fan_percent,
             "manualFanSpeed": nvs.manualFanSpeed,
             "fanrpm": self.fan_rpm,
-            "shutdown": False,
+            "shutdown": self.paused,
             "poolDifficulty": self.pool_difficulty,
             "sharesAccepted": self.shares_accepted,
             "sharesRejected": self.shares_rejected,
@@ -629,11 +706,17 @@ class BitaxeMiner(SimulatedMiner):
             "fallbackStratumPort": nvs.fallbackStratumPort,
             "fallbackStratumUser": nvs.fallbackStratumUser,
             "voltage": self.input_voltage_mv,
-            # The running frequency: a PATCHed value shows only after the restart.
-            "frequency": int(self.frequency),
+            # board->getAsicFrequency(): the setting, reloaded by every PATCH; the ASICs run
+            # it at once only since v1.0.29 (before, from the next boot).
+            "frequency": int(nvs.frequency),
             "defaultFrequency": self.default_frequency,
-            "jobInterval": 1200,
-            "autofanspeed": int(nvs.autofanspeed),
+            "jobInterval": 500,
+            "pidTargetTemp": nvs.pidTargetTemp,
+            "pidP": 6.0,
+            "pidI": 0.1,
+            "pidD": 10.0,
+            "autofanspeed": nvs.autofanspeed,
+            "otp": self.otp,
             "ASICModel": self.board.asic.name,
             "uptimeSeconds": self.uptime_s,
             "lastResetReason": "Software reset",
@@ -642,6 +725,12 @@ class BitaxeMiner(SimulatedMiner):
             "version": self.firmware,
             "runningPartition": "ota_0",
         }
+        if not self.fork_since(1, 0, 35):
+            del info["manualFanSpeed"]
+        if not self.fork_since(1, 0, 29):
+            for key in ("pidTargetTemp", "pidP", "pidI", "pidD"):
+                del info[key]
+        return info
 
     def asic_info(self) -> dict[str, Any]:
         board = self.board
@@ -671,9 +760,33 @@ class BitaxeMiner(SimulatedMiner):
 
     def _parse_settings(self, body: dict[str, Any]) -> dict[str, Any] | None:
         """The NVS writes a PATCH body asks for, or None when the firmware rejects it."""
-        if self.since(2, 14):
+        if self.nerdqaxe:
+            return self._parse_fork(body)
+        if self.since(2, 11):
             return self._parse_checked(body)
         return self._parse_lenient(body)
+
+    def _parse_fork(self, body: dict[str, Any]) -> dict[str, Any]:
+        """handler_system.cpp PATCH_update_settings: strings where `is<const char*>()`,
+        numbers where `is<uint16_t>()` (frequency and voltage only when above 0)."""
+        updates: dict[str, Any] = {}
+        for name in ("hostname", "stratumURL", "stratumUser", "stratumPassword"):
+            if isinstance(body.get(name), str):
+                updates[name] = body[name]
+        speed_key = "manualFanSpeed" if self.fork_since(1, 0, 35) else "fanspeed"
+        numbers = ["stratumPort", speed_key]
+        if self.fork_since(1, 0, 29):
+            numbers += ["autofanspeed", "pidTargetTemp"]
+        elif isinstance(body.get("autofanspeed"), bool):  # is<bool>() before v1.0.29
+            updates["autofanspeed"] = int(body["autofanspeed"])
+        for name in (*numbers, "frequency", "coreVoltage"):
+            value = body.get(name)
+            if not (isinstance(value, int) and not isinstance(value, bool)):
+                continue
+            if 0 <= value <= U16_MAX and (name in numbers or value > 0):
+                target = "manualFanSpeed" if name == "fanspeed" else name
+                updates[target] = float(value) if name == "frequency" else value
+        return updates
 
     def _parse_checked(self, body: dict[str, Any]) -> dict[str, Any] | None:
         updates: dict[str, Any] = {}
@@ -704,18 +817,19 @@ class BitaxeMiner(SimulatedMiner):
         strings = ["hostname", "stratumURL", "stratumUser", "stratumPassword"]
         strings += ["fallbackStratumURL", "fallbackStratumUser", "fallbackStratumPassword"]
         numbers = ["stratumPort", "fallbackStratumPort", "stratumSuggestedDifficulty"]
-        numbers += ["temptarget", "displayTimeout"]
+        numbers += ["temptarget", "displayTimeout"] if self.since(2, 7) else ["displayTimeout"]
         flags = ["autofanspeed", "overclockEnabled"]
-        fan_key = "manualFanSpeed" if (self.nerdqaxe or self.since(2, 11)) else "fanspeed"
+        fan_key = "fanspeed"
         for name in strings:
             found, value = self._lookup(body, name)
             if found and isinstance(value, str):
                 updates[name] = value
         for name in [*numbers, *flags, fan_key]:
             found, value = self._lookup(body, name)
-            if found and _is_number(value):
+            # cJSON's valueint: the number, or 1 for a JSON true and 0 for false.
+            if found and (_is_number(value) or isinstance(value, bool)):
                 target = "manualFanSpeed" if name == "fanspeed" else name
-                updates[target] = bool(value) if name in flags else int(value)
+                updates[target] = int(value)
         for name in ("frequency", "coreVoltage"):
             found, value = self._lookup(body, name)
             if found and _is_number(value) and value > 0:
@@ -728,8 +842,8 @@ class BitaxeMiner(SimulatedMiner):
                 setattr(self.nvs, name, value)
             if "hostname" in updates:
                 self.hostname = updates["hostname"]
-            if not self.nerdqaxe:
-                # ESP-Miner's power-management loop notices the NVS change and applies it live.
+            if self.live_frequency:
+                # The power-management loop notices the NVS change and applies it live.
                 self.frequency = self.nvs.frequency
                 self.core_voltage = self.nvs.coreVoltage
 
@@ -748,9 +862,13 @@ class BitaxeMiner(SimulatedMiner):
         if self.has_pause:
             route("POST", "/api/system/pause", self._post_pause)
             route("POST", "/api/system/resume", self._post_resume)
+        if self.has_shutdown:
+            route("POST", "/api/system/shutdown", self._post_shutdown)
         if self.since(2, 12):
             route("POST", "/api/system/identify", self._post_identify)
         route("OPTIONS", "/api/{tail:.*}", self._options)
+        if self.nerdqaxe:
+            route("POST", "/api/{tail:.*}", self._redirect_home)
         route("*", "/api/{tail:.*}", self._unknown_api)
         route("GET", "/", self._index)
         route("GET", "/{tail:.*}", self._redirect_home)
@@ -840,6 +958,15 @@ class BitaxeMiner(SimulatedMiner):
         self.apply(rec, self._set_paused(False))
         return self._json({"message": "Mining resumed"})
 
+    async def _post_shutdown(self, request: web.Request) -> web.Response:
+        refused = self._refused(request)
+        if refused:
+            return refused
+        rec = self.record("http", "shutdown")
+        # The answer goes first; a second later the buck and the LDOs go off.
+        self.apply(rec, self._set_paused(True), delay=min(1.0, self.command_delay))
+        return web.Response(text="System will shutdown shortly.", content_type="text/html")
+
     def _set_paused(self, paused: bool) -> Callable[[], None]:
         def change() -> None:
             self.paused = paused
@@ -869,6 +996,9 @@ class BitaxeMiner(SimulatedMiner):
         if not isinstance(body, dict):
             return web.Response(status=400, text="Invalid JSON", content_type="text/html")
         rec = self.record("http", "patch_system", **body)
+        if self.otp:
+            rec.applied = False
+            return web.Response(status=401, text="OTP/Session required", content_type="text/html")
         updates = self._parse_settings(body)
         if updates is None:
             rec.applied = False

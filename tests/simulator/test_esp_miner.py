@@ -1,4 +1,5 @@
-"""Conformance of the simulated ESP-Miner (Bitaxe / NerdQAxe++) with unmodified pyasic 0.78.1."""
+"""Conformance of the simulated ESP-Miner (Bitaxe / NerdQAxe++) with unmodified pyasic and
+with the firmware sources (bitaxeorg/ESP-Miner, shufps/ESP-Miner-NerdQAxePlus) it follows."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pyasic
 from pyasic import APIError
 from pyasic.config import FanModeConfig, MinerConfig, PoolConfig
 from pyasic.device.algorithm import SHA256Unit
+from pyasic.miners.backends.bitaxe import BitAxe
 from pyasic.miners.bitaxe import BitAxeGamma
 import pytest
 
@@ -234,8 +236,11 @@ async def test_patch_frequency_and_voltage_apply_live(simulate: SimFactory) -> N
     assert sim.commands[-1].params == {"frequency": 600, "coreVoltage": 1200}
 
 
-async def test_patch_is_validated_from_2_14(simulate: SimFactory) -> None:
-    new = await simulate(BitaxeMiner, "127.0.1.21", firmware="v2.14.0", **FAST)
+@pytest.mark.parametrize("firmware", ["v2.14.0", "v2.11.0"])
+async def test_patch_is_validated_from_2_11(simulate: SimFactory, firmware: str) -> None:
+    """http_server.c `check_settings_and_update` (since v2.11.0): every key against the NVS
+    table's type and bounds (nvs_config.c), one bad value rejects the whole request."""
+    new = await simulate(BitaxeMiner, "127.0.1.21", firmware=firmware, **FAST)
     bad = await raw("PATCH", "http://127.0.1.21/api/system", json={"frequency": "600"})
     assert (bad.status_code, bad.text) == (400, "Wrong API input")
     bad = await raw(
@@ -417,3 +422,196 @@ async def test_reboot_mid_command(simulate: SimFactory, short_timeouts: None) ->
     assert sim.frequency == 525
     assert sim.commands[-1].applied is False
     assert await pyasic.get_miner("127.0.1.33") is not None
+
+
+# ---- fan settings (bitaxeorg/ESP-Miner) --------------------------------------------------
+async def test_fan_keys_from_2_11(simulate: SimFactory) -> None:
+    """nvs_config.c (v2.11+): `autofanspeed` (bool, 0-1), `manualFanSpeed` (u16, 0-100),
+    `temptarget` (u16, 35-66); /api/system/info reports each back under the same name."""
+    sim = await simulate(BitaxeMiner, "127.0.45.40", firmware="v2.14.0", **FAST)
+    url = "http://127.0.45.40/api/system"
+    ok = await raw("PATCH", url, json={"autofanspeed": 0, "manualFanSpeed": 40})
+    assert (ok.status_code, ok.text) == (200, "")
+    await wait_until(lambda: sim.fan_mode == "manual")
+    info = (await raw("GET", f"{url}/info")).json()
+    assert (info["autofanspeed"], info["manualFanSpeed"], info["fanspeed"]) == (0, 40, 40)
+    for bad in ({"manualFanSpeed": 101}, {"temptarget": 67}, {"temptarget": 34}):
+        reply = await raw("PATCH", url, json={"autofanspeed": 1, **bad})
+        assert (reply.status_code, reply.text) == (400, "Wrong API input"), bad
+    ok = await raw("PATCH", url, json={"autofanspeed": 1, "temptarget": 66})
+    assert ok.status_code == 200
+    await wait_until(lambda: sim.nvs.temptarget == 66)
+    info = (await raw("GET", f"{url}/info")).json()
+    assert (info["autofanspeed"], info["temptarget"]) == (1, 66)
+    # fan_controller_task.c: a PID holding temptarget, never under minFanSpeed.
+    assert info["minFanSpeed"] <= info["fanspeed"] <= 100
+
+
+async def test_fan_keys_before_2_11(simulate: SimFactory) -> None:
+    """http_server.c PATCH_update_settings (v2.7-v2.10): `autofanspeed`, `fanspeed` (the
+    manual speed), `temptarget`, each read with cJSON's `valueint`, unchecked; the info's
+    `fanspeed` is the fan's duty, there is no `manualFanSpeed`."""
+    sim = await simulate(BitaxeMiner, "127.0.45.41", firmware="v2.9.0", **FAST)
+    url = "http://127.0.45.41/api/system"
+    await raw("PATCH", url, json={"autofanspeed": 0, "fanspeed": 35})
+    await wait_until(lambda: sim.fan_mode == "manual")
+    info = (await raw("GET", f"{url}/info")).json()
+    assert "manualFanSpeed" not in info
+    assert (info["autofanspeed"], info["fanspeed"]) == (0, 35)
+    # A JSON true is valueint 1 to cJSON.
+    await raw("PATCH", url, json={"autofanspeed": True, "temptarget": 70})
+    await wait_until(lambda: sim.fan_mode == "auto")
+    assert (await raw("GET", f"{url}/info")).json()["temptarget"] == 70
+
+
+async def test_no_target_temperature_before_2_7(simulate: SimFactory) -> None:
+    sim = await simulate(BitaxeMiner, "127.0.45.42", firmware="v2.6.0", **FAST)
+    url = "http://127.0.45.42/api/system"
+    await raw("PATCH", url, json={"temptarget": 50, "fanspeed": 50})
+    await wait_until(lambda: sim.nvs.manualFanSpeed == 50)
+    info = (await raw("GET", f"{url}/info")).json()
+    assert "temptarget" not in info
+    assert sim.nvs.temptarget == 60
+
+
+async def test_paused_fan_runs_at_30(simulate: SimFactory) -> None:
+    """fan_controller_task.c (v2.14): `mining_paused` sets the fan to 30 %, whatever the mode."""
+    sim = await simulate(BitaxeMiner, "127.0.45.43", firmware="v2.14.0", **FAST)
+    await raw("POST", "http://127.0.45.43/api/system/pause")
+    await wait_until(lambda: sim.paused)
+    assert (await raw("GET", "http://127.0.45.43/api/system/info")).json()["fanspeed"] == 30
+
+
+# ---- the NerdQAxe++ fork (shufps/ESP-Miner-NerdQAxePlus) ----------------------------------
+NERD = {"model": "NerdQAxe++", **FAST}
+
+
+async def test_nerdqaxe_shutdown_then_restart(simulate: SimFactory) -> None:
+    """handler_shutdown.cpp POST_shutdown (v1.0.36+): the answer is plain text, then
+    PowerManagementTask::shutdown turns the buck (setVoltage(0)) and the LDOs off and sets
+    `m_shutdown`, RAM state; handler_system.cpp GET_system_info reports `shutdown` and zero
+    hashrates. handler_restart.cpp POST_restart (esp_restart) is the only way back."""
+    sim = await simulate(BitaxeMiner, "127.0.45.50", **NERD)
+    sim.boot_time -= 600
+    web = BitAxe("127.0.45.50").web
+    reply = await raw("POST", "http://127.0.45.50/api/system/shutdown")
+    assert (reply.status_code, reply.text) == (200, "System will shutdown shortly.")
+    assert reply.headers["content-type"].startswith("text/html")
+    # pyasic's web client expects JSON from every command.
+    with pytest.raises(APIError):
+        await web.send_command("system/shutdown", post=True)
+    await wait_until(lambda: sim.paused)
+    info = await web.system_info()
+    assert info["shutdown"] is True
+    assert info["hashRate"] == info["hashRate_1m"] == info["hashRate_1d"] == 0
+    assert (info["power"], info["coreVoltageActual"]) == (0.0, 0)
+    assert info["uptimeSeconds"] >= 600
+    assert info["fanrpm"] > 0  # the fan controller runs on
+    assert sim.power_w == pytest.approx(sim.idle_w)
+
+    reply = await raw("POST", "http://127.0.45.50/api/system/restart")
+    assert (reply.status_code, reply.text) == (200, "System will restart shortly.")
+    await wait_until(lambda: not sim.powered)
+    await wait_until(lambda: sim.powered)
+    info = await web.system_info()
+    assert info["shutdown"] is False
+    assert info["hashRate"] > 0
+    assert info["uptimeSeconds"] < 5
+    assert [c.command for c in sim.commands] == ["shutdown", "shutdown", "restart"]
+
+
+async def test_nerdqaxe_before_1_0_36_has_no_shutdown(simulate: SimFactory) -> None:
+    """http_server.cpp: a POST no handler takes goes to http_404_error_handler, a 302 to "/"."""
+    sim = await simulate(BitaxeMiner, "127.0.45.51", firmware="v1.0.35", **NERD)
+    for path in ("shutdown", "pause", "resume", "identify"):
+        reply = await raw("POST", f"http://127.0.45.51/api/system/{path}")
+        assert (reply.status_code, reply.headers["location"]) == (302, "/"), path
+    await asyncio.sleep(0.1)
+    assert sim.mining
+    assert sim.commands == []
+
+
+async def test_nerdqaxe_patch_keys(simulate: SimFactory) -> None:
+    """handler_system.cpp PATCH_update_settings: ArduinoJson, case-sensitive, a number only
+    where is<uint16_t>() holds: `autofanspeed` (0 manual, 2 PID), `manualFanSpeed`,
+    `pidTargetTemp`, `frequency` (applied live by checkAsicFrequencyChanged since v1.0.29)."""
+    sim = await simulate(BitaxeMiner, "127.0.45.52", **NERD)
+    url = "http://127.0.45.52/api/system"
+    info = (await raw("GET", f"{url}/info")).json()
+    assert (info["autofanspeed"], info["manualFanSpeed"], info["pidTargetTemp"]) == (0, 100, 55)
+    ignored = [{"manualFanSpeed": 40.5}, {"ManualFanSpeed": 40}, {"autofanspeed": True}]
+    for body in [*ignored, {"manualFanSpeed": -1}, {"frequency": "550"}]:
+        reply = await raw("PATCH", url, json=body)
+        assert (reply.status_code, reply.text) == (200, ""), body
+    await asyncio.sleep(0.1)
+    assert (sim.nvs.autofanspeed, sim.nvs.manualFanSpeed, sim.frequency) == (0, 100, 600)
+    await raw("PATCH", url, json={"autofanspeed": 2, "pidTargetTemp": 60, "frequency": 550})
+    await wait_until(lambda: sim.fan_mode == "auto")
+    info = (await raw("GET", f"{url}/info")).json()
+    assert (info["autofanspeed"], info["pidTargetTemp"], info["frequency"]) == (2, 60, 550)
+    assert sim.frequency == 550
+    assert 15 <= info["fanspeed"] <= 100  # the PID's output limits
+    await raw("PATCH", url, json={"autofanspeed": 0, "manualFanSpeed": 40})
+    await wait_until(lambda: sim.fan_percent == 40)
+
+
+async def test_nerdqaxe_frequency_waited_for_a_boot_before_1_0_29(simulate: SimFactory) -> None:
+    sim = await simulate(BitaxeMiner, "127.0.45.53", firmware="v1.0.28", **NERD)
+    await raw("PATCH", "http://127.0.45.53/api/system", json={"frequency": 550})
+    await wait_until(lambda: sim.nvs.frequency == 550)
+    # board->loadSettings() reports the setting at once; the ASICs run it from the next boot.
+    info = (await raw("GET", "http://127.0.45.53/api/system/info")).json()
+    assert (info["frequency"], sim.frequency) == (550, 600)
+    sim.reboot()
+    await wait_until(lambda: not sim.powered)
+    await wait_until(lambda: sim.powered)
+    assert sim.frequency == 550
+
+
+async def test_nerdqaxe_one_time_passwords_refuse_settings(simulate: SimFactory) -> None:
+    """http_utils.cpp validateOTP: without a code, 401 "OTP/Session required"."""
+    sim = await simulate(BitaxeMiner, "127.0.45.54", otp=True, **NERD)
+    assert (await raw("GET", "http://127.0.45.54/api/system/info")).json()["otp"] is True
+    reply = await raw("PATCH", "http://127.0.45.54/api/system", json={"manualFanSpeed": 40})
+    assert (reply.status_code, reply.text) == (401, "OTP/Session required")
+    await asyncio.sleep(0.1)
+    assert sim.nvs.manualFanSpeed == 100
+
+
+async def test_nerdqaxe_migrates_the_old_automatic_fan_at_boot(simulate: SimFactory) -> None:
+    """nvs_config.cpp migrate_config: mode 1 (the deprecated curve) becomes manual 100 %."""
+    sim = await simulate(BitaxeMiner, "127.0.45.55", **NERD)
+    await raw("PATCH", "http://127.0.45.55/api/system", json={"autofanspeed": 1})
+    await wait_until(lambda: sim.nvs.autofanspeed == 1)
+    assert sim.fan_percent == 100  # fan_controller: an unknown mode runs the fan at 100 %
+    sim.nvs.manualFanSpeed = 50
+    sim.reboot()
+    await wait_until(lambda: not sim.powered)
+    await wait_until(lambda: sim.powered)
+    assert (sim.nvs.autofanspeed, sim.nvs.manualFanSpeed) == (0, 100)
+
+
+async def test_nerdqaxe_fan_keys_before_1_0_35(simulate: SimFactory) -> None:
+    """handler_system.cpp (v1.0.29-v1.0.34): the manual speed is `fanspeed`, not reported
+    back (the info's `fanspeed` is the fan's duty); before v1.0.29 there is no PID target and
+    `autofanspeed` is read with is<bool>()."""
+    sim = await simulate(BitaxeMiner, "127.0.45.56", firmware="v1.0.33", **NERD)
+    url = "http://127.0.45.56/api/system"
+    info = (await raw("GET", f"{url}/info")).json()
+    assert "manualFanSpeed" not in info
+    assert info["pidTargetTemp"] == 55
+    await raw("PATCH", url, json={"autofanspeed": 0, "manualFanSpeed": 30})
+    await asyncio.sleep(0.1)
+    assert sim.fan_percent == 100
+    await raw("PATCH", url, json={"autofanspeed": 0, "fanspeed": 30})
+    await wait_until(lambda: sim.fan_percent == 30)
+    assert (await raw("GET", f"{url}/info")).json()["fanspeed"] == 30
+
+    old = await simulate(BitaxeMiner, "127.0.45.57", firmware="v1.0.28", **NERD)
+    url = "http://127.0.45.57/api/system"
+    assert "pidTargetTemp" not in (await raw("GET", f"{url}/info")).json()
+    await raw("PATCH", url, json={"autofanspeed": 1})
+    await asyncio.sleep(0.1)
+    assert old.fan_mode == "manual"
+    await raw("PATCH", url, json={"autofanspeed": True})
+    await wait_until(lambda: old.fan_mode == "auto")

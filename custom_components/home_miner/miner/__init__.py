@@ -13,6 +13,8 @@ from .errors import (
     UnsupportedMinerError,
 )
 from .model import (
+    FAN_AUTO,
+    FAN_MANUAL,
     Board,
     Capabilities,
     Credentials,
@@ -25,6 +27,8 @@ from .model import (
 )
 
 __all__ = [
+    "FAN_AUTO",
+    "FAN_MANUAL",
     "Board",
     "Capabilities",
     "Credentials",

@@ -28,7 +28,15 @@ from .errors import (
     UnsupportedMinerError,
 )
 from .http import MinerHttp
-from .model import Capabilities, Credentials, FoundMiner, MinerIdentity, MinerSnapshot
+from .model import (
+    FAN_AUTO,
+    FAN_MANUAL,
+    Capabilities,
+    Credentials,
+    FoundMiner,
+    MinerIdentity,
+    MinerSnapshot,
+)
 
 if TYPE_CHECKING:
     from pyasic.miners.base import AnyMiner
@@ -38,6 +46,8 @@ _LOGGER = logging.getLogger(__name__)
 DETECT_TIMEOUT = 12.0
 FETCH_TIMEOUT = 10.0
 VERIFY_TIMEOUT = 15.0
+# A resume that reboots the miner (NerdQAxe++): booting, joining Wi-Fi and starting the ASICs.
+VERIFY_REBOOT_TIMEOUT = 60.0
 VERIFY_INTERVAL = 0.5
 # How long the probes pyasic left running may take to finish once cancelled.
 REAP_TIMEOUT = 2.0
@@ -61,6 +71,7 @@ async def async_connect(
     session: aiohttp.ClientSession,
     credentials: Credentials | None = None,
     miner_class: str | None = None,
+    mac: str | None = None,
 ) -> MinerClient:
     """Reach the miner at `host` and read who it is.
 
@@ -68,11 +79,13 @@ async def async_connect(
     object is then built directly, skipping pyasic's probes, and detection runs only if that
     fails (the firmware may have changed). Raises MinerConnectionError when nothing answers,
     UnsupportedMinerError when something answers that we cannot drive, MinerAuthError when
-    it refuses the login.
+    it refuses the login. `mac` is the MAC the network saw (DHCP, or the entry's own), for
+    firmware that may not report its own (the Avalon Nano 3).
     """
     credentials = credentials or Credentials()
     known = _known_miner(miner_class, host) if miner_class else None
     if known is not None and (driver := driver_for(known)) is not None:
+        driver.known_mac = mac
         client = MinerClient(host, known, driver, session, credentials)
         try:
             await client.async_identify()
@@ -103,6 +116,7 @@ async def async_connect(
     driver = driver_for(miner)
     if driver is None:
         raise UnsupportedMinerError(f"{type(miner).__name__} at {host} is not supported")
+    driver.known_mac = mac
     client = MinerClient(host, miner, driver, session, credentials)
     await client.async_identify()
     return client
@@ -115,14 +129,25 @@ async def _esp_miner_fork(host: str, session: aiohttp.ClientSession) -> AnyMiner
     slow); forks such as the NerdQAxe++ (shufps/ESP-Miner-NerdQAxePlus) title theirs
     differently but serve the same `/api/system/info`, which is all the ESP-Miner driver reads.
     """
+    if await _axe_info(host, session) is None:
+        return None
+    bitaxe = importlib.import_module("pyasic.miners.backends.bitaxe").BitAxe
+    return cast("AnyMiner", bitaxe(host))
+
+
+async def _axe_info(
+    host: str, session: aiohttp.ClientSession, limits: aiohttp.ClientTimeout | None = None
+) -> dict[str, Any] | None:
+    """The AxeOS system info of an ESP-Miner (or fork) at `host`, or None."""
     try:
-        info = await MinerHttp(session, host).request("GET", "/api/system/info", command="info")
+        info = await MinerHttp(session, host).request(
+            "GET", "/api/system/info", command="info", limits=limits
+        )
     except MinerError:
         return None
     if not isinstance(info, dict) or not {"ASICModel", "hashRate", "macAddr"} <= info.keys():
         return None
-    bitaxe = importlib.import_module("pyasic.miners.backends.bitaxe").BitAxe
-    return cast("AnyMiner", bitaxe(host))
+    return info
 
 
 def _is_ip(host: str) -> bool:
@@ -186,12 +211,19 @@ def _known_miner(miner_class: str, host: str) -> AnyMiner | None:
         return None
 
 
-async def async_scan(subnet: str) -> list[FoundMiner]:
-    """Scan a subnet (e.g. 192.168.1.0/24) with pyasic and describe what answers."""
+async def async_scan(subnet: str, session: aiohttp.ClientSession) -> list[FoundMiner]:
+    """Scan a subnet (e.g. 192.168.1.0/24) with pyasic and describe what answers.
+
+    ESP-Miner forks pyasic's detection misses are found by asking every address for AxeOS's
+    system info, alongside pyasic's scan and within its time: a connection gets as long as
+    pyasic's ping, an answer as long as its ping and detection together.
+    """
     pyasic = _pyasic()
     network = pyasic.network.MinerNetwork.from_subnet(subnet)
     async with _reaped(subnet):
-        found = await network.scan()
+        found, forks = await asyncio.gather(
+            network.scan(), _scan_esp_miner_forks(network.hosts, session)
+        )
     miners: list[FoundMiner] = []
     for miner in found:
         if driver_for(miner) is None:
@@ -208,7 +240,35 @@ async def async_scan(subnet: str) -> list[FoundMiner]:
                 hostname=getattr(data, "hostname", None),
             )
         )
+    seen = {miner.host for miner in miners}
+    miners += [fork for fork in forks if fork.host not in seen]
     return sorted(miners, key=lambda m: tuple(int(p) for p in m.host.split(".")))
+
+
+async def _scan_esp_miner_forks(
+    hosts: list[ipaddress.IPv4Address], session: aiohttp.ClientSession
+) -> list[FoundMiner]:
+    settings = _pyasic().settings
+    ping = float(settings.get("network_ping_timeout", 3))
+    limits = aiohttp.ClientTimeout(
+        total=ping + float(settings.get("factory_get_timeout", 3)), sock_connect=ping
+    )
+    limit = asyncio.Semaphore(settings.get("network_scan_semaphore", None) or 255)
+
+    async def probe(host: str) -> FoundMiner | None:
+        async with limit:
+            info = await _axe_info(host, session, limits)
+        if info is None:
+            return None
+        return FoundMiner(
+            host=host,
+            mac=str(info["macAddr"]) or None,
+            model=str(info.get("deviceModel") or info.get("ASICModel") or "ESP-Miner"),
+            hostname=str(info.get("hostname") or "") or None,
+        )
+
+    found = await asyncio.gather(*(probe(str(host)) for host in hosts))
+    return [miner for miner in found if miner is not None]
 
 
 class MinerClient:
@@ -261,7 +321,12 @@ class MinerClient:
         await self._command(
             command, self._driver.resume(self._miner) if mining else self._driver.stop(self._miner)
         )
-        return await self._verify(command, lambda s: s.is_mining is mining)
+        reboots = mining and self.capabilities.resume_reboots
+        return await self._verify(
+            command,
+            lambda s: s.is_mining is mining,
+            VERIFY_REBOOT_TIMEOUT if reboots else VERIFY_TIMEOUT,
+        )
 
     async def async_set_power_limit(self, watts: int) -> MinerSnapshot:
         """Limit power, and wait until the miner reports the new limit."""
@@ -286,6 +351,33 @@ class MinerClient:
         await self._command("work_mode", self._driver.set_work_mode(self._miner, mode))
         return await self._verify("work_mode", lambda s: s.work_mode == mode)
 
+    async def async_set_fan_mode(self, mode: str) -> MinerSnapshot:
+        if mode not in self.capabilities.fan_modes:
+            raise MinerCommandError("fan_mode", f"unknown mode {mode}")
+        await self._command("fan_mode", self._driver.set_fan_mode(self._miner, mode))
+        return await self._verify("fan_mode", lambda s: s.fan_mode == mode)
+
+    async def async_set_manual_fan_speed(self, percent: int) -> MinerSnapshot:
+        """Run the fan at `percent` (manual mode), and wait until the miner reports it."""
+        bounds = self.capabilities.manual_fan_speed
+        _check_bounds("fan_speed", percent, bounds, "%")
+        await self._command("fan_speed", self._driver.set_manual_fan_speed(self._miner, percent))
+        return await self._verify(
+            "fan_speed", lambda s: s.fan_mode == FAN_MANUAL and s.manual_fan_speed == percent
+        )
+
+    async def async_set_target_temperature(self, celsius: int) -> MinerSnapshot:
+        """Let the automatic fan hold `celsius`, and wait until the miner reports it."""
+        bounds = self.capabilities.target_temperature
+        _check_bounds("target_temperature", celsius, bounds, " °C")
+        await self._command(
+            "target_temperature", self._driver.set_target_temperature(self._miner, celsius)
+        )
+        return await self._verify(
+            "target_temperature",
+            lambda s: s.fan_mode == FAN_AUTO and s.target_temperature == celsius,
+        )
+
     async def async_reboot(self) -> None:
         await self._command("reboot", self._driver.reboot(self._miner))
 
@@ -304,10 +396,15 @@ class MinerClient:
         except Exception as err:
             raise MinerCommandError(command, str(err) or type(err).__name__) from err
 
-    async def _verify(self, command: str, done: Callable[[MinerSnapshot], bool]) -> MinerSnapshot:
+    async def _verify(
+        self,
+        command: str,
+        done: Callable[[MinerSnapshot], bool],
+        within: float | None = None,
+    ) -> MinerSnapshot:
         """Read the miner back until `done` holds; a command not applied is an error."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + VERIFY_TIMEOUT
+        deadline = loop.time() + (VERIFY_TIMEOUT if within is None else within)
         while True:
             await asyncio.sleep(VERIFY_INTERVAL)
             try:
@@ -320,6 +417,13 @@ class MinerClient:
                 return snapshot
             if loop.time() > deadline:
                 raise MinerCommandError(command, "the miner acknowledged but did not apply it")
+
+
+def _check_bounds(command: str, value: int, bounds: tuple[int, int] | None, unit: str) -> None:
+    if bounds is None:
+        raise MinerCommandError(command, "not supported by this miner")
+    if not bounds[0] <= value <= bounds[1]:
+        raise MinerCommandError(command, f"{value}{unit} is outside {bounds[0]}-{bounds[1]}{unit}")
 
 
 __all__ = ["MinerAuthError", "MinerClient", "async_connect", "async_scan", "load_pyasic"]

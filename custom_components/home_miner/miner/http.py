@@ -32,7 +32,13 @@ class MinerHttp:
         self._middlewares = (aiohttp.DigestAuthMiddleware(*digest),) if digest else ()
 
     async def request(
-        self, method: str, path: str, *, command: str, body: dict[str, Any] | None = None
+        self,
+        method: str,
+        path: str,
+        *,
+        command: str,
+        body: dict[str, Any] | None = None,
+        limits: aiohttp.ClientTimeout | None = None,
     ) -> Any:
         """Send one request; return the decoded JSON answer, or None for an empty/text one."""
         try:
@@ -40,7 +46,7 @@ class MinerHttp:
                 method,
                 f"{self._base}{path}",
                 json=body,
-                timeout=TIMEOUT,
+                timeout=limits or TIMEOUT,
                 middlewares=self._middlewares,
             ) as response:
                 status = response.status

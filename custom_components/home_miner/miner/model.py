@@ -12,6 +12,7 @@ class Family(StrEnum):
 
     ESP_MINER = "esp_miner"
     AVALON_NANO = "avalon_nano"
+    AVALON_HOME = "avalon_home"
     ANTMINER_STOCK = "antminer_stock"
     LUXOS = "luxos"
     BRAIINS = "braiins"
@@ -50,6 +51,18 @@ class Capabilities:
     """The firmware reports no power; it is estimated from hashrate and nominal efficiency."""
     overheat_c: float = 95.0
     """Chip temperature at which the firmware itself would start to protect the hardware."""
+    resume_reboots: bool = False
+    """Resuming restarts the miner (the NerdQAxe++ has no other way out of its shutdown)."""
+    fan_modes: tuple[str, ...] = ()
+    """Fan modes the firmware can be set to (FAN_AUTO, FAN_MANUAL)."""
+    manual_fan_speed: tuple[int, int] | None = None
+    """Bounds (%) of the manual fan speed, where it can be set."""
+    target_temperature: tuple[int, int] | None = None
+    """Bounds (°C) of the temperature the automatic fan holds, where it can be set."""
+
+
+FAN_AUTO = "auto"
+FAN_MANUAL = "manual"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -141,6 +154,9 @@ class MinerSnapshot:
     work_mode: str | None = None
     missing_boards: int = 0
     overheat_c: float = 95.0
+    fan_mode: str | None = None
+    manual_fan_speed: int | None = None
+    target_temperature: float | None = None
 
     @property
     def efficiency_j_th(self) -> float | None:

@@ -6,7 +6,7 @@ import importlib
 from typing import Any
 
 from .antminer import AntminerStockDriver
-from .avalon import AvalonNanoDriver
+from .avalon import avalon_driver
 from .base import Driver
 from .braiins import BraiinsDriver
 from .esp_miner import EspMinerDriver
@@ -21,8 +21,8 @@ def driver_for(miner: Any) -> Driver | None:
     esp = importlib.import_module("pyasic.miners.backends.espminer")
     if isinstance(miner, esp.ESPMiner):
         return EspMinerDriver()
-    if isinstance(miner, backends.AvalonMiner) and "nano" in str(miner.raw_model).lower():
-        return AvalonNanoDriver()
+    if isinstance(miner, backends.AvalonMiner) and (avalon := avalon_driver(str(miner.raw_model))):
+        return avalon
     if isinstance(miner, backends.AntminerModern) and str(miner.firmware) == "Stock":
         return AntminerStockDriver()
     if isinstance(miner, backends.BOSer):

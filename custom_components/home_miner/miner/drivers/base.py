@@ -79,6 +79,9 @@ class Driver:
     ]
 
     http: MinerHttp
+    known_mac: str | None = None
+    """The MAC the network saw for this miner (DHCP, or its entry's), for firmware that may
+    not report its own."""
     _first_poll: tuple[float, MinerSnapshot] | None = None
 
     def keep_for_first_poll(self, snapshot: MinerSnapshot) -> None:
@@ -243,6 +246,15 @@ class Driver:
 
     async def set_work_mode(self, miner: AnyMiner, mode: str) -> None:
         raise MinerCommandError("work_mode", "not supported by this miner")
+
+    async def set_fan_mode(self, miner: AnyMiner, mode: str) -> None:
+        raise MinerCommandError("fan_mode", "not supported by this miner")
+
+    async def set_manual_fan_speed(self, miner: AnyMiner, percent: int) -> None:
+        raise MinerCommandError("fan_speed", "not supported by this miner")
+
+    async def set_target_temperature(self, miner: AnyMiner, celsius: int) -> None:
+        raise MinerCommandError("target_temperature", "not supported by this miner")
 
     async def reboot(self, miner: AnyMiner) -> None:
         if not await miner.reboot():

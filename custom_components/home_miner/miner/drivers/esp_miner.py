@@ -1,11 +1,15 @@
-"""ESP-Miner / AxeOS (Bitaxe, NerdQaxe): read and driven through the firmware's HTTP API.
+"""ESP-Miner / AxeOS (Bitaxe) and its NerdQAxe++ fork: read and driven through their HTTP API.
 
-pyasic 0.78.1 knows how to read ESP-Miner but has no stop, resume or power limit for it, and
-its `get_data` costs several HTTP requests where one `GET /api/system/info` has everything.
+pyasic knows how to read ESP-Miner but has no stop, resume, power limit or fan control for it,
+and its `get_data` costs several HTTP requests where one `GET /api/system/info` has everything.
 So this driver reads that one document and talks to the firmware directly:
-- stop/resume: `POST /api/system/pause|resume` (firmware 2.14 and later only);
+- stop/resume: ESP-Miner 2.14+ `POST /api/system/pause|resume`; the NerdQAxe++ (fork release
+  1.0.36+) only has `POST /api/system/shutdown` (ASICs and their regulators off, kept in RAM),
+  left by `POST /api/system/restart`, a reboot;
 - power limit: the ASIC frequency (`PATCH /api/system {"frequency": f}`), chosen among the
-  frequencies `GET /api/system/asic` offers, using watts per MHz measured on this miner.
+  frequencies `GET /api/system/asic` offers, using watts per MHz measured on this miner;
+- fan: `PATCH /api/system` with `autofanspeed` (mode), the manual speed and the temperature
+  the automatic fan holds, under each firmware's own keys.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import MinerCommandError, MinerConnectionError
 from ..model import (
+    FAN_AUTO,
+    FAN_MANUAL,
     Board,
     Capabilities,
     Family,
@@ -31,6 +37,22 @@ if TYPE_CHECKING:
 NOMINAL_W_PER_MHZ = {"BM1397": 0.028, "BM1366": 0.023, "BM1368": 0.027, "BM1370": 0.032}
 PAUSE_SINCE = (2, 14)
 IDENTIFY_SINCE = (2, 12)
+# bitaxeorg/ESP-Miner: `manualFanSpeed` replaced `fanspeed` as the manual speed's key in 2.11
+# (main/nvs_config.c); the NVS table bounds it 0-100 % and `temptarget` 35-66 °C, the range
+# AxeOS's slider had since `temptarget` came in 2.7 (components/edit/edit.component.html).
+FAN_PERCENT = (0, 100)
+TEMP_TARGET_C = (35, 66)
+# shufps/ESP-Miner-NerdQAxePlus, its own release numbers: the power-management task applies a
+# PATCHed frequency live since 1.0.29 (checkAsicFrequencyChanged), shutdown came in 1.0.36
+# (main/http_server/handler_shutdown.cpp). Since 1.0.29 its fan modes are 0 manual and 2 PID
+# with `pidTargetTemp` (1, the old automatic curve, is migrated to manual at boot:
+# nvs_config.cpp migrate_config; before, `autofanspeed` was a JSON boolean and there was no
+# target); the manual speed's key is `fanspeed` until 1.0.35 renamed it `manualFanSpeed`.
+# AxeOS's edit page bounds the PID's target to 30-80 °C.
+FORK_LIVE_FREQUENCY_SINCE = (1, 0, 29)
+FORK_SHUTDOWN_SINCE = (1, 0, 36)
+FORK_MODES = {FAN_MANUAL: 0, FAN_AUTO: 2}
+FORK_TARGET_C = (30, 80)
 GH_PER_TH = 1000.0
 
 
@@ -44,6 +66,12 @@ def _num(info: dict[str, Any], key: str) -> float | None:
         return None
 
 
+def is_fork(info: dict[str, Any]) -> bool:
+    """A NerdQAxe-family fork: it names itself in `deviceModel` ("NerdQAxe++"); official
+    boards say "Gamma", "Supra"..."""
+    return str(info.get("deviceModel") or "").lower().startswith("nerd")
+
+
 class EspMinerDriver(Driver):
     """Bitaxe and its forks."""
 
@@ -52,6 +80,8 @@ class EspMinerDriver(Driver):
     def __init__(self) -> None:
         self._frequencies: tuple[int, ...] = ()
         self._watts_per_mhz: float | None = None
+        self._fork = False
+        self._manual_key = "manualFanSpeed"
 
     async def _info(self, miner: AnyMiner) -> dict[str, Any]:
         info = await self.http.request("GET", "/api/system/info", command="info")
@@ -64,10 +94,8 @@ class EspMinerDriver(Driver):
         mac = info.get("macAddr")
         if not isinstance(mac, str) or not mac:
             raise MinerConnectionError("the miner did not report its MAC address")
-        # Forks (NerdQAxe++, which pyasic does not detect) name themselves in `deviceModel`
-        # and number their own releases; official boards say "Gamma", "Supra"...
+        fork = self._fork = is_fork(info)
         device_model = str(info.get("deviceModel") or "")
-        fork = device_model.lower().startswith("nerd")
         board = str(miner.raw_model or device_model or info.get("ASICModel") or "")
         identity = MinerIdentity(
             host=host,
@@ -97,21 +125,26 @@ class EspMinerDriver(Driver):
             chips = _num(asic, "asicCount") if isinstance(asic, dict) else None
             chips = chips or _num(info, "asicCount") or 1
             self._watts_per_mhz = per_chip * chips if per_chip else None
+        version = version_tuple(identity.firmware_version)
+        # With one-time passwords on, the fork takes settings only with a code a person types.
+        settable = not (fork and info.get("otp") is True)
         power_limit = None
-        # A fork applies a new frequency only after a restart: no power limit is offered.
-        if self._frequencies and self._watts_per_mhz and not fork:
+        live = not fork or version >= FORK_LIVE_FREQUENCY_SINCE
+        if self._frequencies and self._watts_per_mhz and live and settable:
             low, high = self._frequencies[0], self._frequencies[-1]
+            # Rounded as the limit a poll reports, so that the top frequency (the fork's
+            # default) is inside the range, and choosing the maximum keeps it.
             power_limit = PowerLimitRange(
-                minimum=int(self._watts_per_mhz * low + 0.999),
-                maximum=int(self._watts_per_mhz * high),
+                minimum=round(self._watts_per_mhz * low),
+                maximum=round(self._watts_per_mhz * high),
                 step=1,
             )
-        version = version_tuple(identity.firmware_version)
+        fan_modes, manual, target = self._fan_capabilities(info) if settable else ((), None, None)
         caps = Capabilities(
-            # Forks number their own releases and have neither pause nor identify.
-            can_stop=not fork and version >= PAUSE_SINCE,
+            can_stop=version >= (FORK_SHUTDOWN_SINCE if fork else PAUSE_SINCE),
+            resume_reboots=fork,
+            # The fork has no identify; the firmware's says "Hi!" on the screen for 30 s.
             can_identify=not fork and version >= IDENTIFY_SINCE,
-            # The firmware's identify says "Hi!" on the screen for 30 s.
             identify_by="screen",
             power_limit=power_limit,
             can_reboot=True,
@@ -120,18 +153,44 @@ class EspMinerDriver(Driver):
             overheat_c=75.0,
             boards=1,
             fans=1,
+            fan_modes=fan_modes,
+            manual_fan_speed=manual,
+            target_temperature=target,
         )
         self.keep_for_first_poll(self._snapshot(info, caps))
         return identity, caps
+
+    def _fan_capabilities(
+        self, info: dict[str, Any]
+    ) -> tuple[tuple[str, ...], tuple[int, int] | None, tuple[int, int] | None]:
+        """Fan modes, manual-speed and target-temperature bounds, from the keys the firmware
+        reports (each came in with the setting it reads back)."""
+        if "autofanspeed" not in info or (self._fork and "pidTargetTemp" not in info):
+            return (), None, None
+        self._manual_key = "manualFanSpeed" if "manualFanSpeed" in info else "fanspeed"
+        if self._fork:
+            pid_target = _num(info, "pidTargetTemp")
+            has_pid = pid_target is not None and pid_target >= 0  # -1: the board has no PID
+            return (
+                (FAN_AUTO, FAN_MANUAL) if has_pid else (),
+                FAN_PERCENT,
+                FORK_TARGET_C if has_pid else None,
+            )
+        return (FAN_AUTO, FAN_MANUAL), FAN_PERCENT, TEMP_TARGET_C if "temptarget" in info else None
 
     async def fetch(self, miner: AnyMiner, caps: Capabilities) -> MinerSnapshot:
         return self._snapshot(await self._info(miner), caps)
 
     def _snapshot(self, info: dict[str, Any], caps: Capabilities) -> MinerSnapshot:
         hashrate_gh = _num(info, "hashRate")
-        expected_gh = _num(info, "expectedHashrate")
-        temps = [t for t in (_num(info, "temp"), _num(info, "vrTemp")) if t is not None and t > 0]
+        stopped = info.get("miningPaused") is True or info.get("shutdown") is True
         frequency = _num(info, "frequency")
+        expected_gh = _num(info, "expectedHashrate")
+        cores, chips = _num(info, "smallCoreCount"), _num(info, "asicCount")
+        if expected_gh is None and cores and chips and frequency:
+            # Not reported before ESP-Miner 2.8, nor by the fork: ESP-Miner's own formula.
+            expected_gh = 0.0 if stopped else frequency * cores * chips / 1000
+        temps = [t for t in (_num(info, "temp"), _num(info, "vrTemp")) if t is not None and t > 0]
         url = info.get("stratumURL")
         pool = None
         if isinstance(url, str) and url:
@@ -147,8 +206,9 @@ class EspMinerDriver(Driver):
         power_limit = None
         if self._watts_per_mhz and frequency:
             power_limit = round(self._watts_per_mhz * frequency)
+        fan_mode, manual_speed, target = self._fan_state(info)
         return MinerSnapshot(
-            is_mining=bool(hashrate) and info.get("miningPaused") is not True,
+            is_mining=bool(hashrate) and not stopped,
             hashrate_ths=hashrate,
             expected_hashrate_ths=expected_gh / GH_PER_TH if expected_gh else None,
             power_w=_num(info, "power"),
@@ -171,7 +231,26 @@ class EspMinerDriver(Driver):
             fans=(int(_num(info, "fanrpm") or 0),),
             pool=pool,
             overheat_c=caps.overheat_c,
+            fan_mode=fan_mode if caps.fan_modes else None,
+            manual_fan_speed=manual_speed if caps.manual_fan_speed else None,
+            target_temperature=target if caps.target_temperature else None,
         )
+
+    def _fan_state(self, info: dict[str, Any]) -> tuple[str | None, int | None, float | None]:
+        mode_value = _num(info, "autofanspeed")
+        if self._fork:
+            modes = {value: mode for mode, value in FORK_MODES.items()}
+            mode = modes.get(int(mode_value)) if mode_value is not None else None
+            target = _num(info, "pidTargetTemp")
+        else:
+            mode = None if mode_value is None else FAN_AUTO if mode_value else FAN_MANUAL
+            target = _num(info, "temptarget")
+        speed = _num(info, "manualFanSpeed")
+        if speed is None and mode == FAN_MANUAL:
+            # Before ESP-Miner 2.11 (the fork's 1.0.35) the manual speed is not reported, but
+            # in manual mode the fan runs at it (`fanspeed` is the fan's duty).
+            speed = _num(info, "fanspeed")
+        return mode, None if speed is None else round(speed), target
 
     async def _send(self, method: str, path: str, body: dict[str, Any] | None = None) -> None:
         # The firmware answers writes with an empty body or a line of text, which pyasic's
@@ -179,10 +258,14 @@ class EspMinerDriver(Driver):
         await self.http.request(method, f"/api/{path}", command=path.rsplit("/", 1)[-1], body=body)
 
     async def stop(self, miner: AnyMiner) -> None:
-        await self._send("POST", "system/pause")
+        await self._send("POST", "system/shutdown" if self._fork else "system/pause")
 
     async def resume(self, miner: AnyMiner) -> None:
-        await self._send("POST", "system/resume")
+        if not self._fork:
+            await self._send("POST", "system/resume")
+        elif (await self._info(miner)).get("shutdown") is True:
+            # Only a reboot leaves the fork's shutdown; a miner not shut down is not rebooted.
+            await self._send("POST", "system/restart")
 
     async def reboot(self, miner: AnyMiner) -> None:
         await self._send("POST", "system/restart")
@@ -197,3 +280,26 @@ class EspMinerDriver(Driver):
         frequency = fitting[-1] if fitting else self._frequencies[0]
         await self._send("PATCH", "system", {"frequency": frequency})
         return round(self._watts_per_mhz * frequency)
+
+    def _mode_value(self, mode: str) -> int:
+        # Numbers, not JSON booleans: the fork takes `autofanspeed` only where ArduinoJson's
+        # is<uint16_t>() holds.
+        return FORK_MODES[mode] if self._fork else int(mode == FAN_AUTO)
+
+    async def set_fan_mode(self, miner: AnyMiner, mode: str) -> None:
+        await self._send("PATCH", "system", {"autofanspeed": self._mode_value(mode)})
+
+    async def set_manual_fan_speed(self, miner: AnyMiner, percent: int) -> None:
+        # A manual speed is the fan's speed only in manual mode: setting one selects it.
+        await self._send(
+            "PATCH",
+            "system",
+            {"autofanspeed": self._mode_value(FAN_MANUAL), self._manual_key: percent},
+        )
+
+    async def set_target_temperature(self, miner: AnyMiner, celsius: int) -> None:
+        # The target is held only by the automatic fan: setting one selects it.
+        key = "pidTargetTemp" if self._fork else "temptarget"
+        await self._send(
+            "PATCH", "system", {"autofanspeed": self._mode_value(FAN_AUTO), key: celsius}
+        )
