@@ -1,6 +1,7 @@
 """Benchmark: many simulated miners as entries of one Home Assistant.
 
     .venv/bin/python -m bench.bench_miners [--sizes 1,10,50,200] [--interval 15]
+    .venv/bin/python -m bench.bench_miners --per-family 10
 
 For each fleet size a simulated fleet (Bitaxe, Avalon Nano, Antminer in turn) runs in its own
 process, so this process's CPU is Home Assistant's and the integration's alone. Printed:
@@ -125,13 +126,15 @@ async def idle_cpu(seconds: float) -> float:
     return time.process_time() - cpu
 
 
-async def run_size(size: int, interval: int) -> dict[str, float]:
+async def run_size(size: int, interval: int, *, polls_only: bool = False) -> dict[str, float]:
     # Home Assistant's storage goes to a directory of its own, removed afterwards.
     with tempfile.TemporaryDirectory() as config_dir:
-        return await _measure(size, interval, config_dir)
+        return await _measure(size, interval, config_dir, polls_only=polls_only)
 
 
-async def _measure(size: int, interval: int, config_dir: str) -> dict[str, float]:
+async def _measure(
+    size: int, interval: int, config_dir: str, *, polls_only: bool = False
+) -> dict[str, float]:
     from homeassistant import loader
     from homeassistant.helpers import frame
     from homeassistant.helpers.device_registry import format_mac
@@ -198,6 +201,12 @@ async def _measure(size: int, interval: int, config_dir: str) -> dict[str, float
         rounds = sorted([await cpu_and_wall(refresh_all) for _ in range(9)])
         refresh_cpu, refresh_wall, _ = rounds[len(rounds) // 2]  # the median round
         assert all(c.last_update_success for c in coordinators)
+        if polls_only:
+            return {
+                "setup_s": setup_wall,
+                "refresh_wall_s": refresh_wall,
+                "cpu_ms_per_miner": refresh_cpu * 1000 / size,
+            }
 
         stall = await longest_stall(interval + 1)
         # After the stall window: by then the registries' delayed saves after setup are done.
@@ -229,13 +238,44 @@ async def _measure(size: int, interval: int, config_dir: str) -> dict[str, float
     }
 
 
+def per_family(size: int, interval: int) -> int:
+    """`size` miners of one family at a time: setup, and a poll of every miner (median of 9
+    rounds), wall time and CPU per miner."""
+    from tests.simulator import FAMILIES
+
+    print(f"{'family':>14} {'miners':>6} {'add s':>6} {'refresh s':>10} {'CPU ms/miner':>13}")
+    ips = f"127.0.20.1-{size}"
+    for family in FAMILIES:
+        fleet = start_fleet(f"{family}@{ips}", size, STATUS)
+        try:
+            r = asyncio.run(run_size(size, interval, polls_only=True), debug=False)
+        finally:
+            fleet.terminate()
+            fleet.wait(timeout=30)
+        print(
+            f"{family:>14} {size:>6} {r['setup_s']:>6.2f} {r['refresh_wall_s']:>10.2f} "
+            f"{r['cpu_ms_per_miner']:>13.2f}",
+            flush=True,
+        )
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1,10,50,200")
     parser.add_argument("--interval", type=int, default=15)
+    parser.add_argument(
+        "--per-family",
+        type=int,
+        metavar="N",
+        help="instead: N miners of each simulated family in turn; CPU per miner per poll",
+    )
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     import pyasic  # noqa: F401 - imported before timing, as the integration does once
+
+    if args.per_family:
+        return per_family(args.per_family, args.interval)
 
     print(
         f"{'miners':>6} {'add s':>6} {'re-setup s':>10} {'refresh s':>10} {'CPU ms/miner':>13} "
