@@ -51,7 +51,9 @@ def full_power(status: MinerStatus, before: MinerState) -> float:
     """What a miner draws uncurtailed: rated, else measured while on, else remembered."""
     if status.rated_power_w is not None:
         return status.rated_power_w
-    if before.mode is MinerMode.ON and status.power_w > 0:
+    if before.mode is MinerMode.ON and status.power_w > 0 and status.hashrate_ths > 0:
+        # Measured while hashing: a miner just told to run still reads as paused until its
+        # next poll, and its idle draw is not what it draws running.
         return status.power_w
     if before.full_power_w is not None:
         return before.full_power_w
@@ -103,7 +105,12 @@ def meet_budget(
     A miner is never turned up, and the gate's rules decide what each may change to (but
     for the minimum times, without `min_times`: a house's import limit outranks them)."""
     options = [_options(miner, gate if min_times else None) for miner in miners]
-    powers = allocate(budget, options)
+    # A miner that does not hash still draws a little (its controller, fans), and will while
+    # it stays stopped: that is budget too (a little too much, if it is run again).
+    idle_w = sum(
+        m.status.power_w for m in miners if m.status.hashrate_ths <= 0 and m.status.power_w > 0
+    )
+    powers = allocate(budget - idle_w, options)
     for miner in miners:
         current, watts = miner.power_w, powers[miner.status.miner_id]
         if abs(current - watts) <= _WATT_TOLERANCE:
@@ -172,7 +179,9 @@ def next_state(miner: MinerWork, now: datetime) -> MinerState:
     before, mode = miner.before, miner.mode
     measured = miner.status.power_w
     limit_w = miner.limit_w if mode is MinerMode.LIMITED else None
-    full_w = measured if before.mode is MinerMode.ON and measured > 0 else before.full_power_w
+    hashing = miner.status.hashrate_ths > 0
+    seen_running = before.mode is MinerMode.ON and measured > 0 and hashing
+    full_w = measured if seen_running else before.full_power_w
     idle = mode.curtailed and miner.reason is Reason.SURPLUS
     if (mode, limit_w, miner.latched, full_w, idle) == (
         before.mode,

@@ -22,6 +22,8 @@ import math
 
 from .model import Reason
 
+_WATT = 1e-6
+
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class HouseReading:
@@ -74,6 +76,7 @@ class FlexBudget:
     budget_w: float | None
     reason: Reason
     followed: Followed
+    held: Followed
     boosting: bool
 
 
@@ -96,15 +99,27 @@ def surplus_target(settings: FlexSettings, house: HouseReading, miners_w: float)
 
 
 def follow(settings: FlexSettings, raw_w: float, followed: Followed, now: datetime) -> Followed:
-    """Move the followed target to `raw_w` only by more than the deadband, and not within
-    `settle` of its last move."""
+    """Move the followed target to `raw_w`, not within `settle` of its last move; up only by
+    more than the deadband, down by any amount (inside the deadband, a target above what is
+    left would have the miners import for good)."""
     if followed.target_w is None or followed.changed_at is None:
         return Followed(target_w=raw_w, changed_at=now)
     if now < followed.changed_at + settings.settle:
         return followed
-    if abs(raw_w - followed.target_w) <= settings.deadband_w:
-        return followed
-    return Followed(target_w=raw_w, changed_at=now)
+    if raw_w < followed.target_w - _WATT or raw_w > followed.target_w + settings.deadband_w:
+        return Followed(target_w=raw_w, changed_at=now)
+    return followed
+
+
+def limit(settings: FlexSettings, raw_w: float, held: Followed, now: datetime) -> Followed:
+    """The import limit's room for the fleet: down at once, up only `settle` after its last
+    move (a miner's new power shows in its poll and in the meter a little apart: room that
+    appears meanwhile is that lag, not the house)."""
+    if held.target_w is None or held.changed_at is None or raw_w < held.target_w - _WATT:
+        return Followed(target_w=raw_w, changed_at=now)
+    if raw_w > held.target_w + _WATT and now >= held.changed_at + settings.settle:
+        return Followed(target_w=raw_w, changed_at=now)
+    return held
 
 
 def flex_budget(
@@ -114,12 +129,15 @@ def flex_budget(
     miners_w: float,
     price: float | None,
     followed: Followed,
+    held: Followed,
     now: datetime,
 ) -> FlexBudget:
     """The tighter of the import limit and (mining on surplus only, no boost) the followed
     surplus target, and why."""
     if settings is None:
-        return FlexBudget(budget_w=None, reason=Reason.NONE, followed=Followed(), boosting=False)
+        return FlexBudget(
+            budget_w=None, reason=Reason.NONE, followed=Followed(), held=Followed(), boosting=False
+        )
     boost = boosting(settings, house, price)
     options: list[tuple[float, Reason]] = []
     if settings.surplus_only and not boost:
@@ -130,8 +148,15 @@ def flex_budget(
         followed = Followed()
     if settings.import_limit_w is not None and house.grid_w is not None:
         house_load = house.grid_w - miners_w
-        options.append((max(settings.import_limit_w - house_load, 0.0), Reason.IMPORT_LIMIT))
+        room = max(settings.import_limit_w - house_load, 0.0)
+        held = limit(settings, room, held, now)
+        assert held.target_w is not None
+        options.append((held.target_w, Reason.IMPORT_LIMIT))
+    else:
+        held = Followed()
     if not options:
-        return FlexBudget(budget_w=None, reason=Reason.NONE, followed=followed, boosting=boost)
+        return FlexBudget(
+            budget_w=None, reason=Reason.NONE, followed=followed, held=held, boosting=boost
+        )
     budget, reason = min(options, key=lambda option: option[0])
-    return FlexBudget(budget_w=budget, reason=reason, followed=followed, boosting=boost)
+    return FlexBudget(budget_w=budget, reason=reason, followed=followed, held=held, boosting=boost)

@@ -205,8 +205,10 @@ def _next_check(
             candidates.extend(gate.unlocks(miner.before))
         if miner.hold is Hold.RESTART_STAGGER and state.last_restart_at is not None:
             candidates.append(state.last_restart_at + stagger)
-    if state.surplus_changed_at is not None and settings.flex is not None:
-        candidates.append(state.surplus_changed_at + settings.flex.settle)
+    if settings.flex is not None:
+        for changed in (state.surplus_changed_at, state.import_changed_at):
+            if changed is not None:
+                candidates.append(changed + settings.flex.settle)
     if state.window_start is not None and settings.max_curtailment is not None:
         deadline = state.window_start + settings.max_curtailment
         curtailed = sum(1 for miner in miners if miner.mode.curtailed)
@@ -278,6 +280,7 @@ def decide(
         miners_w=sum(status.power_w for status in fleet),
         price=signals.price,
         followed=Followed(target_w=state.surplus_target_w, changed_at=state.surplus_changed_at),
+        held=Followed(target_w=state.import_room_w, changed_at=state.import_changed_at),
         now=now,
     )
     if flex.budget_w is not None:
@@ -315,6 +318,8 @@ def decide(
         rest_until=frame.rest_until,
         surplus_target_w=flex.followed.target_w,
         surplus_changed_at=flex.followed.changed_at,
+        import_room_w=flex.held.target_w,
+        import_changed_at=flex.held.changed_at,
     )
     return Decision(
         targets=tuple(

@@ -61,6 +61,9 @@ class PlanState:
     # The surplus target as followed (flex.py) and when it last moved.
     surplus_target_w: float | None = None
     surplus_changed_at: datetime | None = None
+    # The import limit's room for the fleet as held (flex.py), and when it last moved.
+    import_room_w: float | None = None
+    import_changed_at: datetime | None = None
 
     def miner(self, miner_id: str) -> MinerState:
         return self.miners.get(miner_id) or MinerState()
@@ -77,6 +80,8 @@ class PlanState:
             "rest_until": stamp(self.rest_until),
             "surplus_target_w": self.surplus_target_w,
             "surplus_changed_at": stamp(self.surplus_changed_at),
+            "import_room_w": self.import_room_w,
+            "import_changed_at": stamp(self.import_changed_at),
             "miners": {
                 miner_id: {
                     "mode": miner.mode.value,
@@ -110,6 +115,8 @@ class PlanState:
                 rest_until=_when(root.get("rest_until"), "rest_until"),
                 surplus_target_w=_optional_float(root.get("surplus_target_w"), "surplus_target_w"),
                 surplus_changed_at=_when(root.get("surplus_changed_at"), "surplus_changed_at"),
+                import_room_w=_optional_float(root.get("import_room_w"), "import_room_w"),
+                import_changed_at=_when(root.get("import_changed_at"), "import_changed_at"),
             )
         except ValueError as err:
             raise StateFormatError(f"Cannot restore plan state: {err}") from err
