@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from homeassistant.components.calendar import CalendarEvent
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 import pytest
@@ -12,7 +13,17 @@ from pytest_homeassistant_custom_component.common import async_capture_events
 
 from custom_components.home_miner.const import DOMAIN
 
-from .conftest import NO_PRICE, NO_TOU, AddPlan, Fleet, miner_id, plan_of, poll, settle
+from .conftest import (
+    NO_PRICE,
+    NO_TOU,
+    AddPlan,
+    DrCalendar,
+    Fleet,
+    miner_id,
+    plan_of,
+    poll,
+    settle,
+)
 
 GRID = "sensor.grid_power"
 BATTERY = "sensor.battery"
@@ -191,3 +202,36 @@ async def test_a_miner_a_person_runs_while_it_idles_for_surplus_stays_theirs(
     plan.async_decide(dt_util.start_of_local_day() + timedelta(days=1, minutes=1))
     await settle(hass, plan)
     assert all(m.paused for m in miners), "a new day: the plan's again, and no surplus"
+
+
+async def test_boosts_ahead_are_in_the_plans_calendar(
+    hass: HomeAssistant, fleet: Fleet, add_plan: AddPlan, dr_calendar: DrCalendar
+) -> None:
+    """A free-electricity session in a boost calendar two hours ahead is a Boost window in
+    the plan's calendar (as its curtailment windows are)."""
+    now = dt_util.now().replace(second=0, microsecond=0)
+    dr_calendar.events.append(
+        CalendarEvent(
+            start=now + timedelta(hours=2), end=now + timedelta(hours=3), summary="Power-up"
+        )
+    )
+    _, plan = await _surplus_plan(
+        hass, fleet, add_plan, surplus_only=True, boost_entities=["calendar.saving_sessions"]
+    )
+    boosts = [w for w in plan.data.windows if w.reason == "boost"]
+    assert [(w.start, w.end) for w in boosts] == [
+        (dt_util.as_utc(now + timedelta(hours=2)), dt_util.as_utc(now + timedelta(hours=3)))
+    ]
+    answer = await hass.services.async_call(
+        "calendar",
+        "get_events",
+        {
+            "entity_id": "calendar.test_plan_curtailment_windows",
+            "start_date_time": now,
+            "end_date_time": now + timedelta(hours=6),
+        },
+        blocking=True,
+        return_response=True,
+    )
+    events = answer["calendar.test_plan_curtailment_windows"]["events"]
+    assert [e["summary"] for e in events] == ["Boost"], events

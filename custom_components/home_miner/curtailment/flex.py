@@ -16,11 +16,13 @@ little apart) does not make it oscillate. The import limit is not followed but m
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 import math
 
-from .model import Reason
+from .model import CurtailmentWindow, Reason
+from .prices import PriceSeries
 
 _WATT = 1e-6
 
@@ -160,3 +162,37 @@ def flex_budget(
         )
     budget, reason = min(options, key=lambda option: option[0])
     return FlexBudget(budget_w=budget, reason=reason, followed=followed, held=held, boosting=boost)
+
+
+def boost_windows(
+    settings: FlexSettings | None,
+    prices: PriceSeries | None,
+    sessions: Sequence[tuple[datetime, datetime]],
+    *,
+    now: datetime,
+    horizon: timedelta,
+) -> tuple[CurtailmentWindow, ...]:
+    """The boosts ahead, for the plan's calendar: hours priced at or below the boost price,
+    and the boost calendars' sessions, merged where they meet."""
+    if settings is None:
+        return ()
+    end = now + horizon
+    spans = [(start, stop) for start, stop in sessions if stop > now and start < end]
+    if settings.boost_price is not None and prices is not None:
+        spans.extend(
+            (point.start, point.end)
+            for point in prices.points
+            if point.end > now and point.start < end and point.price <= settings.boost_price
+        )
+    merged: list[list[datetime]] = []
+    for start, stop in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], stop)
+        else:
+            merged.append([start, stop])
+    return tuple(
+        CurtailmentWindow(
+            start=start, end=stop, reason=Reason.BOOST, reasons=frozenset({Reason.BOOST})
+        )
+        for start, stop in merged
+    )

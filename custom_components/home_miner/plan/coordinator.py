@@ -41,6 +41,7 @@ from ..curtailment import (
     windows,
 )
 from ..curtailment.fleet import fleet_efficiency
+from ..curtailment.flex import boost_windows
 from ..curtailment.tariff import WallClockTariff
 from . import const
 from .accounting import avoided_w, book
@@ -160,6 +161,7 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
         if memory.state.window_start is not None:
             self.feeds.grace_until = now + const.RESTART_GRACE
         await self.feeds.async_refresh_calendars(now)
+        await self.feeds.async_refresh_boost_sessions(now)
         await self.async_read_holidays(now)
         await self.feeds.async_poll_vtn(now)
 
@@ -273,21 +275,35 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
         return PlanData(
             decision=decision,
             enabled=memory.enabled,
-            windows=windows(
-                now=now,
-                settings=inputs.settings,
-                tariff=self.config.tariff,
-                prices=inputs.prices,
-                events=inputs.events,
-                fleet=inputs.fleet,
-                state=decision.state,
-                horizon=const.SCHEDULE_HORIZON,
-            ),
+            windows=self._windows(now, inputs, decision),
             break_even=self._break_even(decision),
             energy_kwh=memory.energy_kwh,
             cost=memory.cost,
             overridden=frozenset(memory.miner_overrides),
         )
+
+    def _windows(
+        self, now: datetime, inputs: _Inputs, decision: Decision
+    ) -> tuple[CurtailmentWindow, ...]:
+        """The curtailment windows ahead and, for a plan with a boost, its boosts."""
+        found = windows(
+            now=now,
+            settings=inputs.settings,
+            tariff=self.config.tariff,
+            prices=inputs.prices,
+            events=inputs.events,
+            fleet=inputs.fleet,
+            state=decision.state,
+            horizon=const.SCHEDULE_HORIZON,
+        )
+        boosts = boost_windows(
+            self.config.flex,
+            inputs.prices,
+            self.feeds.boost_sessions,
+            now=now,
+            horizon=const.SCHEDULE_HORIZON,
+        )
+        return tuple(sorted((*found, *boosts), key=lambda w: w.start)) if boosts else found
 
     def _status(self, miner_id: str) -> MinerStatus:
         """The miner as the engine sees it. What it can do comes from its capabilities (or,
@@ -456,6 +472,7 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
     async def async_refresh_calendars(self) -> None:
         now = dt_util.utcnow()
         await self.feeds.async_refresh_calendars(now)
+        await self.feeds.async_refresh_boost_sessions(now)
         await self.async_read_holidays(now)
         self.async_decide()
 

@@ -86,6 +86,8 @@ class Feeds:
         self.last_seen: dict[str, State] = {}
         self.grace_until: datetime | None = None
         self.calendar_events: tuple[DrEvent, ...] = ()
+        # The boost calendars' sessions ahead (start, end), for the plan's calendar.
+        self.boost_sessions: tuple[tuple[datetime, datetime], ...] = ()
         self.vtn_events: tuple[DrEvent, ...] = ()
         self.vtn_error: str | None = None
         # The price action's last good answer for each of the market's days, and all of them
@@ -283,6 +285,46 @@ class Feeds:
         events = tuple(found)
         changed = events != self.calendar_events
         self.calendar_events = events
+        return changed
+
+    @property
+    def boost_calendars(self) -> list[str]:
+        return [e for e in self.config.boost_entities if e.startswith("calendar.")]
+
+    async def async_refresh_boost_sessions(self, now: datetime) -> bool:
+        """Read the boost calendars' sessions ahead (for the plan's calendar); `True` if they
+        changed. Unreadable: the sessions known so far stay."""
+        calendars = self.boost_calendars
+        if not calendars:
+            return False
+        try:
+            response = await self.hass.services.async_call(
+                "calendar",
+                "get_events",
+                {
+                    "entity_id": calendars,
+                    "start_date_time": now,
+                    "end_date_time": now + SCHEDULE_HORIZON,
+                },
+                blocking=True,
+                return_response=True,
+            )
+        except HomeAssistantError as err:
+            LOGGER.warning("Cannot read the boost calendars: %s", err)
+            return False
+        sessions: list[tuple[datetime, datetime]] = []
+        for calendar_id in calendars:
+            answer = response.get(calendar_id) if isinstance(response, Mapping) else None
+            events = answer.get("events") if isinstance(answer, Mapping) else None
+            for event in events if isinstance(events, list) else []:
+                if not isinstance(event, Mapping):
+                    continue
+                start = dt_util.parse_datetime(str(event.get("start", "")))
+                end = dt_util.parse_datetime(str(event.get("end", "")))
+                if start is not None and end is not None and end > start:
+                    sessions.append((dt_util.as_utc(start), dt_util.as_utc(end)))
+        changed = tuple(sessions) != self.boost_sessions
+        self.boost_sessions = tuple(sessions)
         return changed
 
     async def async_read_holidays(self, now: datetime) -> frozenset[date] | None:

@@ -52,7 +52,7 @@ class PlanTriggers:
             entry.async_on_unload(
                 async_track_time_interval(hass, self._on_vtn_poll, const.VTN_POLL_INTERVAL)
             )
-        if plan.config.calendars or plan.config.holiday_calendar:
+        if plan.config.calendars or plan.config.holiday_calendar or plan.feeds.boost_calendars:
             entry.async_on_unload(
                 async_track_time_interval(hass, self._on_calendar_tick, const.CALENDAR_REFRESH)
             )
@@ -80,7 +80,8 @@ class PlanTriggers:
 
     @callback
     def _on_feed_state(self, event: Event[EventStateChangedData]) -> None:
-        if event.data["entity_id"] in self.plan.config.calendars:
+        entity_id = event.data["entity_id"]
+        if entity_id in self.plan.config.calendars or entity_id in self.plan.feeds.boost_calendars:
             self._background(self.plan.async_refresh_calendars(), "plan calendars")
             return
         self.plan.async_decide()
