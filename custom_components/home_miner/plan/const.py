@@ -112,8 +112,9 @@ PRICE_ACTION_TIMEOUT: Final = 30.0
 # A refused command is tried again after these delays, then every last one.
 RETRY_DELAYS: Final[tuple[float, ...]] = (2.0, 5.0, 15.0, 60.0, 300.0)
 REPAIR_AFTER_FAILURES: Final = 3
-# How long handing a miner back (plan removed, disabled, observe-only) may take.
-HAND_BACK_TIMEOUT: Final = 30.0
+# How long handing a miner back (plan removed, disabled, observe-only) may take: a
+# NerdQAxe++ resumes by restarting, which takes up to a minute.
+HAND_BACK_TIMEOUT: Final = 75.0
 # A miner that drifted from the plan's command (rebooted out of a pause) is told again at most
 # this often.
 RESEND_INTERVAL: Final = timedelta(seconds=30)
