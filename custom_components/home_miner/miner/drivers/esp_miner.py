@@ -14,6 +14,7 @@ So this driver reads that one document and talks to the firmware directly:
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 from ..errors import MinerCommandError, MinerConnectionError
@@ -72,6 +73,11 @@ def is_fork(info: dict[str, Any]) -> bool:
     return str(info.get("deviceModel") or "").lower().startswith("nerd")
 
 
+# A Bitaxe's draw with its ASICs paused (ESP32, fan, regulators), until its own is known:
+# high for one (3-5 W), so that a power limit errs on the low side.
+TYPICAL_IDLE_W = 5.0
+
+
 class EspMinerDriver(Driver):
     """Bitaxe and its forks."""
 
@@ -79,7 +85,11 @@ class EspMinerDriver(Driver):
 
     def __init__(self) -> None:
         self._frequencies: tuple[int, ...] = ()
+        # The board's draw: what it draws paused (its ESP32, fan and regulators; learned the
+        # first time it is seen paused) plus the ASICs' share, in proportion to the frequency.
         self._watts_per_mhz: float | None = None
+        self._idle_w: float | None = None
+        self._seen: tuple[float, float] | None = None  # (MHz, W) of the last hashing reading
         self._fork = False
         self._manual_key = "manualFanSpeed"
 
@@ -118,8 +128,10 @@ class EspMinerDriver(Driver):
         power = _num(info, "power")
         frequency = _num(info, "frequency")
         if power and frequency and (_num(info, "hashRate") or 0) > 0:
-            self._watts_per_mhz = power / frequency
+            self._watts_per_mhz = max(power - self._idle(), 0.1) / frequency
         else:
+            if power and (info.get("miningPaused") is True or info.get("shutdown") is True):
+                self._idle_w = power
             # Paused or just booted: start from the chip's typical draw, per ASIC.
             per_chip = NOMINAL_W_PER_MHZ.get(str(info.get("ASICModel", "")))
             chips = _num(asic, "asicCount") if isinstance(asic, dict) else None
@@ -134,10 +146,10 @@ class EspMinerDriver(Driver):
             low, high = self._frequencies[0], self._frequencies[-1]
             # Rounded as the limit a poll reports, so that the top frequency (the fork's
             # default) is inside the range, and choosing the maximum keeps it.
+            # The lowest limit is what the lowest frequency draws, rounded up: any lower is
+            # a limit the board cannot keep.
             power_limit = PowerLimitRange(
-                minimum=round(self._watts_per_mhz * low),
-                maximum=round(self._watts_per_mhz * high),
-                step=1,
+                minimum=math.ceil(self._draw(low)), maximum=round(self._draw(high)), step=1
             )
         fan_modes, manual, target = self._fan_capabilities(info) if settable else ((), None, None)
         caps = Capabilities(
@@ -203,9 +215,14 @@ class EspMinerDriver(Driver):
             )
         hashrate = hashrate_gh / GH_PER_TH if hashrate_gh is not None else None
         asic_temp = _num(info, "temp")
+        power = _num(info, "power")
+        if stopped and power:
+            self._idle_w = power
+        elif hashrate and power and frequency and self._watts_per_mhz:
+            self._learn(frequency, power)
         power_limit = None
         if self._watts_per_mhz and frequency:
-            power_limit = round(self._watts_per_mhz * frequency)
+            power_limit = round(self._draw(frequency))
         fan_mode, manual_speed, target = self._fan_state(info)
         return MinerSnapshot(
             is_mining=bool(hashrate) and not stopped,
@@ -276,10 +293,30 @@ class EspMinerDriver(Driver):
     async def set_power_limit(self, miner: AnyMiner, watts: int, caps: Capabilities) -> int:
         if not self._frequencies or not self._watts_per_mhz:
             raise MinerCommandError("power_limit", "not supported by this miner")
-        fitting = [f for f in self._frequencies if self._watts_per_mhz * f <= watts + 0.5]
+        fitting = [f for f in self._frequencies if self._draw(f) <= watts]
         frequency = fitting[-1] if fitting else self._frequencies[0]
         await self._send("PATCH", "system", {"frequency": frequency})
-        return round(self._watts_per_mhz * frequency)
+        return round(self._draw(frequency))
+
+    def _learn(self, frequency: float, power: float) -> None:
+        """Two readings at different frequencies give both the board's own draw and the
+        ASICs' per MHz (ESP-Miner keeps the core voltage across frequency steps)."""
+        seen, self._seen = self._seen, (frequency, power)
+        if seen is not None and abs(seen[0] - frequency) >= 1:
+            per_mhz = (power - seen[1]) / (frequency - seen[0])
+            if per_mhz > 0 and power - per_mhz * frequency >= 0:
+                self._watts_per_mhz = per_mhz
+                self._idle_w = power - per_mhz * frequency
+                return
+        self._watts_per_mhz = max(power - self._idle(), 0.1) / frequency
+
+    def _idle(self) -> float:
+        """What the board draws paused; before it has been seen paused, a typical Bitaxe's."""
+        return self._idle_w if self._idle_w is not None else TYPICAL_IDLE_W
+
+    def _draw(self, frequency: float) -> float:
+        assert self._watts_per_mhz is not None
+        return self._idle() + self._watts_per_mhz * frequency
 
     def _mode_value(self, mode: str) -> int:
         # Numbers, not JSON booleans: the fork takes `autofanspeed` only where ArduinoJson's
