@@ -34,7 +34,9 @@ from ..curtailment import (
     MinerStatus,
     OverrideKind,
     PlanSettings,
+    PlanState,
     PriceSeries,
+    Reason,
     StateFormatError,
     break_even_price,
     decide,
@@ -275,7 +277,7 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
         return PlanData(
             decision=decision,
             enabled=memory.enabled,
-            windows=self._windows(now, inputs, decision),
+            windows=self._windows(now, inputs, decision.state),
             break_even=self._break_even(decision),
             energy_kwh=memory.energy_kwh,
             cost=memory.cost,
@@ -283,7 +285,7 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
         )
 
     def _windows(
-        self, now: datetime, inputs: _Inputs, decision: Decision
+        self, now: datetime, inputs: _Inputs, state: PlanState
     ) -> tuple[CurtailmentWindow, ...]:
         """The curtailment windows ahead and, for a plan with a boost, its boosts."""
         found = windows(
@@ -293,7 +295,7 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
             prices=inputs.prices,
             events=inputs.events,
             fleet=inputs.fleet,
-            state=decision.state,
+            state=state,
             horizon=const.SCHEDULE_HORIZON,
         )
         boosts = boost_windows(
@@ -448,18 +450,11 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
         self._clear_budget()
         until = now + duration if duration is not None else None
         if until is None:
-            inputs = self._inputs(now, None)
-            upcoming = windows(
-                now=now,
-                settings=inputs.settings,
-                tariff=self.config.tariff,
-                prices=inputs.prices,
-                events=inputs.events,
-                fleet=inputs.fleet,
-                state=self.memory.state,
-                horizon=const.SCHEDULE_HORIZON,
+            upcoming = self._windows(now, self._inputs(now, None), self.memory.state)
+            until = next(
+                (w.end for w in upcoming if w.start <= now < w.end and w.reason != Reason.BOOST),
+                None,
             )
-            until = next((w.end for w in upcoming if w.start <= now < w.end), None)
         if until is not None:
             self.memory.override = ManualOverride(kind=OverrideKind.RESUME, until=until)
         self.async_decide(now)

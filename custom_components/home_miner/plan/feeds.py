@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 import math
 
 from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
-from homeassistant.core import HomeAssistant, State
+from homeassistant.core import HomeAssistant, ServiceResponse, State
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.util import dt as dt_util
@@ -252,20 +252,10 @@ class Feeds:
         """Read the calendars' events; `True` if they changed."""
         if not self.config.calendars:
             return False
-        try:
-            response = await self.hass.services.async_call(
-                "calendar",
-                "get_events",
-                {
-                    "entity_id": list(self.config.calendars),
-                    "start_date_time": now - CALENDAR_LOOKBACK,
-                    "end_date_time": now + SCHEDULE_HORIZON,
-                },
-                blocking=True,
-                return_response=True,
-            )
-        except HomeAssistantError as err:
-            LOGGER.warning("Cannot read the DR calendars: %s", err)
+        response = await self._calendar_events(
+            list(self.config.calendars), now - CALENDAR_LOOKBACK, now + SCHEDULE_HORIZON, "DR"
+        )
+        if response is None:
             return False
         found: list[DrEvent] = []
         for calendar_id in self.config.calendars:
@@ -287,6 +277,22 @@ class Feeds:
         self.calendar_events = events
         return changed
 
+    async def _calendar_events(
+        self, calendars: list[str], start: datetime, end: datetime, what: str
+    ) -> ServiceResponse:
+        """The calendars' events between `start` and `end` (calendar.get_events), or None."""
+        try:
+            return await self.hass.services.async_call(
+                "calendar",
+                "get_events",
+                {"entity_id": calendars, "start_date_time": start, "end_date_time": end},
+                blocking=True,
+                return_response=True,
+            )
+        except HomeAssistantError as err:
+            LOGGER.warning("Cannot read the %s calendars: %s", what, err)
+            return None
+
     @property
     def boost_calendars(self) -> list[str]:
         return [e for e in self.config.boost_entities if e.startswith("calendar.")]
@@ -297,20 +303,8 @@ class Feeds:
         calendars = self.boost_calendars
         if not calendars:
             return False
-        try:
-            response = await self.hass.services.async_call(
-                "calendar",
-                "get_events",
-                {
-                    "entity_id": calendars,
-                    "start_date_time": now,
-                    "end_date_time": now + SCHEDULE_HORIZON,
-                },
-                blocking=True,
-                return_response=True,
-            )
-        except HomeAssistantError as err:
-            LOGGER.warning("Cannot read the boost calendars: %s", err)
+        response = await self._calendar_events(calendars, now, now + SCHEDULE_HORIZON, "boost")
+        if response is None:
             return False
         sessions: list[tuple[datetime, datetime]] = []
         for calendar_id in calendars:

@@ -27,10 +27,9 @@ from ..model import (
     Family,
     MinerIdentity,
     MinerSnapshot,
-    Pool,
     PowerLimitRange,
 )
-from .base import Driver
+from .base import Driver, cgminer_active_pool
 
 if TYPE_CHECKING:
     from pyasic.miners.base import AnyMiner
@@ -152,19 +151,6 @@ def _mm_text(stats: dict[str, Any]) -> str:
         if str(key).split(":")[0] == "MM ID0":
             return str(value)
     raise KeyError("MM ID0")
-
-
-def _active_pool(answer: dict[str, Any]) -> Pool | None:
-    pools = [p for p in answer.get("POOLS", []) if isinstance(p, dict) and p.get("URL")]
-    active = next((p for p in pools if p.get("Stratum Active")), pools[0] if pools else None)
-    if active is None:
-        return None
-    return Pool(
-        url=str(active["URL"]),
-        user=str(active.get("User") or "") or None,
-        accepted=int(_number(active.get("Accepted")) or 0),
-        rejected=int(_number(active.get("Rejected")) or 0),
-    )
 
 
 class AvalonNanoDriver(Driver):
@@ -323,7 +309,7 @@ class AvalonNanoDriver(Driver):
                 "SoftOFF" not in mm and "In Idle" in mm.get("SYSTEMSTATU", "")
             )
             fans = tuple(int(float(mm[f"Fan{i}"])) for i in range(1, 9) if f"Fan{i}" in mm)
-            pool = _active_pool(pools)
+            pool = cgminer_active_pool(pools)
         except (
             AttributeError,
             KeyError,

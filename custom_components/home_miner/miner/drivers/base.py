@@ -47,6 +47,29 @@ def ths(value: Any) -> float | None:
     return float(value.into(unit.TH))
 
 
+def number(value: Any) -> float | None:
+    """A number from a firmware's reply (a string, an int, a float), else None."""
+    try:
+        return float(value)
+    except TypeError, ValueError:
+        return None
+
+
+def cgminer_active_pool(answer: dict[str, Any]) -> Pool | None:
+    """The active pool of a CGMiner-style `pools` reply (the first listed if none is marked
+    active), as Avalon and LUXminer firmware answer it."""
+    pools = [p for p in answer.get("POOLS", []) if isinstance(p, dict) and p.get("URL")]
+    active = next((p for p in pools if p.get("Stratum Active")), pools[0] if pools else None)
+    if active is None:
+        return None
+    return Pool(
+        url=str(active["URL"]),
+        user=str(active.get("User") or "") or None,
+        accepted=int(number(active.get("Accepted")) or 0),
+        rejected=int(number(active.get("Rejected")) or 0),
+    )
+
+
 def version_tuple(text: str | None) -> tuple[int, ...]:
     numbers = re.findall(r"\d+", text or "")
     return tuple(int(n) for n in numbers[:3])

@@ -30,10 +30,9 @@ from ..model import (
     Family,
     MinerIdentity,
     MinerSnapshot,
-    Pool,
     PowerLimitRange,
 )
-from .base import Driver
+from .base import Driver, cgminer_active_pool
 
 if TYPE_CHECKING:
     from pyasic.miners.base import AnyMiner
@@ -53,19 +52,6 @@ def _number(value: Any) -> float | None:
 def _sensors(text: Any) -> list[float]:
     """`"55-55-65-65"` → the sensors that read (a board that is off reads zeros)."""
     return [t for t in (_number(part) for part in str(text or "").split("-")) if t]
-
-
-def _active_pool(pools: dict[str, Any]) -> Pool | None:
-    listed = [p for p in pools.get("POOLS", []) if isinstance(p, dict) and p.get("URL")]
-    active = next((p for p in listed if p.get("Stratum Active")), listed[0] if listed else None)
-    if active is None:
-        return None
-    return Pool(
-        url=str(active["URL"]),
-        user=str(active.get("User") or "") or None,
-        accepted=int(_number(active.get("Accepted")) or 0),
-        rejected=int(_number(active.get("Rejected")) or 0),
-    )
 
 
 class LuxOSDriver(Driver):
@@ -158,7 +144,7 @@ class LuxOSDriver(Driver):
             profile = str(config.get("Profile") or "")
             profiles = answers["profiles"].get("PROFILES", [])
             fans = tuple(int(f["RPM"]) for f in answers["fans"].get("FANS", []))
-            pool = _active_pool(answers["pools"])
+            pool = cgminer_active_pool(answers["pools"])
             boards = tuple(
                 self._board(stats, index, miner.expected_chips) for index in range(caps.boards)
             )
