@@ -266,3 +266,21 @@ async def test_commands_after_a_reboot_get_a_new_token(
     assert miner.powered
     await hass.services.async_call("switch", "turn_on", {"entity_id": switch}, blocking=True)
     assert miner.mining is True
+
+
+@GENERATIONS
+async def test_an_error_code_the_miner_reports_is_a_problem_with_its_message(
+    hass: HomeAssistant, simulate: SimFactory, add_miner: AddMiner, cls: type, ip: str
+) -> None:
+    """Whatsminer reports faults as codes with a time (`{"329": "2022-01-17 11:28:11"}`):
+    the Problem sensor turns on and names them in the words pyasic's code table has."""
+    miner = await simulate(cls, ip.replace(".10", ".20"), **FAST)
+    entry = await add_miner(miner.ip)
+    problem = _entity(hass, entry.entry_id, "binary_sensor", "problem")
+    assert hass.states.get(problem).state == STATE_OFF
+    miner.error_codes = {"329": "2022-01-17 11:28:11", "99999": "2022-01-17 11:29:00"}
+    await entry.runtime_data.async_refresh()
+    await hass.async_block_till_done()
+    state = hass.states.get(problem)
+    assert state.state == STATE_ON
+    assert entry.runtime_data.data.errors, entry.runtime_data.data

@@ -235,3 +235,14 @@ async def test_boosts_ahead_are_in_the_plans_calendar(
     )
     events = answer["calendar.test_plan_curtailment_windows"]["events"]
     assert [e["summary"] for e in events] == ["Boost"], events
+
+
+async def test_a_boost_calendar_that_cannot_be_read_leaves_the_plan_as_it_was(
+    hass: HomeAssistant, fleet: Fleet, add_plan: AddPlan, caplog: pytest.LogCaptureFixture
+) -> None:
+    _, plan = await _surplus_plan(
+        hass, fleet, add_plan, surplus_only=True, boost_entities=["calendar.gone"]
+    )
+    assert plan.feeds.boost_sessions == ()
+    assert not [w for w in plan.data.windows if w.reason == "boost"]
+    assert "Cannot read the boost calendars" in caplog.text

@@ -14,6 +14,10 @@ import pytest
 
 from custom_components.home_miner.const import DOMAIN
 from custom_components.home_miner.curtailment import Reason
+from custom_components.home_miner.plan.owed import STORAGE_KEY as OWED_KEY
+from tests.conftest import SimFactory
+from tests.home_miner.conftest import AddMiner
+from tests.simulator.esp_miner import BitaxeMiner
 
 from .conftest import AddPlan, Fleet, miner_id, plan_of, poll, settle
 from .test_tou import PEAK
@@ -126,3 +130,45 @@ async def test_a_hand_back_that_failed_is_owed_to_the_miner(
             await hass.async_block_till_done()
             await asyncio.sleep(0.05)
     assert miner.power_w >= power * 0.9, "the miner's own limit, not the curtailed one"
+
+
+@pytest.mark.usefixtures("quick_hand_back")
+async def test_a_hand_back_owed_is_kept_on_disk_and_waits_for_the_miner(
+    hass: HomeAssistant,
+    simulate: SimFactory,
+    add_miner: AddMiner,
+    hass_storage: dict[str, Any],
+) -> None:
+    """Owed before Home Assistant restarted (the store of the integration), to a miner that
+    a gone plan left paused: its first good poll resumes it; one that refuses the resume is
+    owed it still, and gets it at the poll after it answers again."""
+    miner: BitaxeMiner = await simulate(
+        BitaxeMiner, "127.0.12.40", model="Gamma 601", hostname="owed", command_delay=0.05
+    )
+    miner.paused = True
+    hass_storage[OWED_KEY] = {
+        "version": 1,
+        "key": OWED_KEY,
+        "data": {
+            miner.mac.lower(): {
+                "applied": {"action": "stop", "limit_w": None},
+                "restore_limit_w": None,
+                "plan": "Gone plan",
+            },
+            "not-a-miner": "unreadable",
+        },
+    }
+    miner.faults.ignore_commands = True
+    await add_miner(miner.ip)
+    for _ in range(40):
+        await hass.async_block_till_done()
+        await asyncio.sleep(0.05)
+    assert miner.paused, "it refused: still owed"
+    miner.faults.ignore_commands = False
+    await poll(hass, miner)
+    for _ in range(40):
+        await hass.async_block_till_done()
+        await asyncio.sleep(0.05)
+        if not miner.paused:
+            break
+    assert not miner.paused, "handed back at last"

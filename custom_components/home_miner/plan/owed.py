@@ -125,7 +125,12 @@ class OwedHandBacks:
                     watts = min(max(owed.restore_limit_w, low), high)
                     coordinator.async_set_updated_data(await client.async_set_power_limit(watts))
         except (MinerError, TimeoutError) as err:
-            LOGGER.warning("Could not yet hand %s back for plan %s: %s", miner_id, owed, err)
+            LOGGER.warning(
+                "Could not yet hand %s back for plan %s: %s",
+                miner_id,
+                owed.plan if owed else "?",
+                err,
+            )
             return
         finally:
             self._settling.discard(miner_id)
