@@ -21,6 +21,7 @@ salt handling) and their answers are read here:
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 import asyncio
 from dataclasses import replace
 import importlib
@@ -89,8 +90,8 @@ def _codes(raw: Any) -> tuple[str, ...]:
     return tuple(found)
 
 
-class WhatsminerDriver(Driver):
-    """What both API generations share."""
+class WhatsminerDriver(Driver, ABC):
+    """What both API generations share; each generation (v2, v3) fills in the rest."""
 
     family = Family.WHATSMINER
 
@@ -103,18 +104,21 @@ class WhatsminerDriver(Driver):
         self._blink_until: float | None = None
 
     # ---- per generation ----------------------------------------------------------------------
+    @abstractmethod
     async def _identity_fields(self, miner: AnyMiner) -> dict[str, Any]:
         """mac, hostname, firmware, led ("auto"/"manual") and whether writes are switched on."""
-        raise NotImplementedError
 
+    @abstractmethod
     async def _write(self, miner: AnyMiner, command: str, value: Any = None) -> None:
-        raise NotImplementedError
+        """Send one write command (encrypted on v2, signed on v3)."""
 
+    @abstractmethod
     async def _read_snapshot(self, miner: AnyMiner, caps: Capabilities) -> MinerSnapshot:
-        raise NotImplementedError
+        """One poll: what the miner reads now."""
 
+    @abstractmethod
     async def _auto_led(self, miner: AnyMiner) -> None:
-        raise NotImplementedError
+        """Give the LED back to the firmware."""
 
     # ---- identity ----------------------------------------------------------------------------
     async def read_identity(self, host: str, miner: AnyMiner) -> tuple[MinerIdentity, Capabilities]:
@@ -197,15 +201,17 @@ class WhatsminerDriver(Driver):
         self._restart_expected_until = asyncio.get_running_loop().time() + RESTART_EXPECTED
         return target
 
+    @abstractmethod
     async def _send_limit(self, miner: AnyMiner, watts: int) -> None:
-        raise NotImplementedError
+        """Set the power limit to `watts`."""
 
     async def identify(self, miner: AnyMiner) -> None:
         await self._blink(miner)
         self._blink_until = asyncio.get_running_loop().time() + IDENTIFY_SECONDS
 
+    @abstractmethod
     async def _blink(self, miner: AnyMiner) -> None:
-        raise NotImplementedError
+        """Blink the LED (identify)."""
 
     async def _end_blink(self, miner: AnyMiner, now: float) -> None:
         """The first poll after an identify's time gives the LED back to the firmware."""
