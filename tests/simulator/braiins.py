@@ -291,12 +291,14 @@ class BraiinsMiner(SimulatedMiner):
     async def power_on(self) -> None:
         if self.powered:
             return
-        await super().power_on()
+        # The gRPC server first: the base class marks the miner powered, and a test that
+        # waits for that must find every port answering.
         server = importlib.import_module("grpclib.server").Server(
             [_BosApi(self)], codec=_RecordingCodec(self)
         )
         await server.start(self.ip, self.grpc_port, reuse_address=True)
         self._grpc = server
+        await super().power_on()
 
     async def power_off(self) -> None:
         server, self._grpc = self._grpc, None

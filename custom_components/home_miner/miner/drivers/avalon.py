@@ -29,7 +29,7 @@ from ..model import (
     MinerSnapshot,
     PowerLimitRange,
 )
-from .base import Driver, cgminer_active_pool
+from .base import Driver, cgminer_active_pool, number
 
 if TYPE_CHECKING:
     from pyasic.miners.base import AnyMiner
@@ -120,13 +120,6 @@ _NO_SERIAL = re.compile(r"0*")
 def model_of(raw_model: str) -> AvalonModel | None:
     name = raw_model.lower().removeprefix("avalon").strip().removesuffix("home").strip()
     return next((model for key, model in MODELS.items() if name.startswith(key)), None)
-
-
-def _number(value: Any) -> float | None:
-    try:
-        return float(value)
-    except TypeError, ValueError:
-        return None
 
 
 def _mac(text: Any) -> str | None:
@@ -294,18 +287,18 @@ class AvalonNanoDriver(Driver):
         try:
             mm = _mm_fields(_mm_text(raw["STATS"][0]))
             hashrate = float(mm["GHSspd"]) / GH_PER_TH
-            expected = (_number(mm.get("GHSmm")) or 0.0) / GH_PER_TH or None
+            expected = (number(mm.get("GHSmm")) or 0.0) / GH_PER_TH or None
             mode = self._setting(mm, model.mode_option)
             level = self._level(mm)
             watts = mm.get("PS", "").split()
             index = model.ps_watts
             measured = float(watts[index]) if index is not None and len(watts) > index else None
             # A Q in standby prints TMax[0] TAvg[0]: no reading, not 0 °C.
-            chip_max = _number(mm.get("TMax", mm.get("Tmax"))) or None
-            chip_avg = _number(mm.get("TAvg")) or None
-            env = _number(mm.get("Temp", mm.get("ITemp")))
-            uptime = int(_number(mm.get("Elapsed")) or 0)
-            soft_off = _number(mm.get("SoftOFF")) == 1 or (
+            chip_max = number(mm.get("TMax", mm.get("Tmax"))) or None
+            chip_avg = number(mm.get("TAvg")) or None
+            env = number(mm.get("Temp", mm.get("ITemp")))
+            uptime = int(number(mm.get("Elapsed")) or 0)
+            soft_off = number(mm.get("SoftOFF")) == 1 or (
                 "SoftOFF" not in mm and "In Idle" in mm.get("SYSTEMSTATU", "")
             )
             fans = tuple(int(float(mm[f"Fan{i}"])) for i in range(1, 9) if f"Fan{i}" in mm)
@@ -355,7 +348,7 @@ class AvalonNanoDriver(Driver):
 
     @staticmethod
     def _setting(mm: dict[str, str], option: str) -> int | None:
-        value = _number(mm.get(option.upper()))
+        value = number(mm.get(option.upper()))
         return None if value is None else int(value)
 
     def _level(self, mm: dict[str, str]) -> int | None:
@@ -364,7 +357,7 @@ class AvalonNanoDriver(Driver):
         setting = self._setting(mm, self._model.level_option)
         if setting is not None:
             return next((i for i, lv in enumerate(levels) if lv.setting == setting), None)
-        limit = _number(mm.get("MPO"))
+        limit = number(mm.get("MPO"))
         if limit is None or limit <= 0:
             return None
         return min(range(len(levels)), key=lambda i: abs(levels[i].limit_w - limit))

@@ -48,7 +48,10 @@ def ths(value: Any) -> float | None:
 
 
 def number(value: Any) -> float | None:
-    """A number from a firmware's reply (a string, an int, a float), else None."""
+    """A number from a firmware's reply (a string, an int, a float), else None (JSON's
+    true and false are no numbers)."""
+    if isinstance(value, bool):
+        return None
     try:
         return float(value)
     except TypeError, ValueError:

@@ -32,7 +32,7 @@ from ..model import (
     MinerSnapshot,
     PowerLimitRange,
 )
-from .base import Driver, cgminer_active_pool
+from .base import Driver, cgminer_active_pool, number
 
 if TYPE_CHECKING:
     from pyasic.miners.base import AnyMiner
@@ -42,16 +42,9 @@ IDENTIFY_SECONDS = 30.0
 GH_PER_TH = 1000.0
 
 
-def _number(value: Any) -> float | None:
-    try:
-        return float(value)
-    except TypeError, ValueError:
-        return None
-
-
 def _sensors(text: Any) -> list[float]:
     """`"55-55-65-65"` → the sensors that read (a board that is off reads zeros)."""
-    return [t for t in (_number(part) for part in str(text or "").split("-")) if t]
+    return [t for t in (number(part) for part in str(text or "").split("-")) if t]
 
 
 class LuxOSDriver(Driver):
@@ -121,7 +114,7 @@ class LuxOSDriver(Driver):
     def _profile_watts(answer: dict[str, Any]) -> dict[str, float]:
         profiles: dict[str, float] = {}
         for profile in answer.get("PROFILES", []):
-            watts = _number(profile.get("Watts")) if isinstance(profile, dict) else None
+            watts = number(profile.get("Watts")) if isinstance(profile, dict) else None
             if watts:
                 profiles[str(profile.get("Profile Name"))] = watts
         return profiles
@@ -138,9 +131,9 @@ class LuxOSDriver(Driver):
             summary = answers["summary"]["SUMMARY"][0]
             stats = answers["stats"]["STATS"][-1]
             config = answers["config"]["CONFIG"][0]
-            power = _number(answers["power"]["POWER"][0].get("Watts"))
+            power = number(answers["power"]["POWER"][0].get("Watts"))
             hashrate = float(summary["GHS 5s"]) / GH_PER_TH
-            uptime = int(_number(summary.get("Elapsed")) or 0)
+            uptime = int(number(summary.get("Elapsed")) or 0)
             profile = str(config.get("Profile") or "")
             profiles = answers["profiles"].get("PROFILES", [])
             fans = tuple(int(f["RPM"]) for f in answers["fans"].get("FANS", []))
@@ -154,7 +147,7 @@ class LuxOSDriver(Driver):
         active = next(
             (p for p in profiles if isinstance(p, dict) and p.get("Profile Name") == profile), {}
         )
-        expected = _number(active.get("Hashrate"))
+        expected = number(active.get("Hashrate"))
         mining = hashrate > 0
         temps = [t for b in boards for t in (b.chip_temperature, b.temperature) if t]
         board_temps = [b.temperature for b in boards if b.temperature]
@@ -181,7 +174,7 @@ class LuxOSDriver(Driver):
     @staticmethod
     def _board(stats: dict[str, Any], index: int, expected_chips: int | None) -> Board:
         n = index + 1
-        rate = (_number(stats.get(f"chain_rate{n}")) or 0.0) / GH_PER_TH
+        rate = (number(stats.get(f"chain_rate{n}")) or 0.0) / GH_PER_TH
         pcb = _sensors(stats.get(f"temp_pcb{n}"))
         chip = _sensors(stats.get(f"temp_chip{n}"))
         return Board(
@@ -189,7 +182,7 @@ class LuxOSDriver(Driver):
             hashrate_ths=rate,
             temperature=max(pcb) if pcb else None,
             chip_temperature=max(chip) if chip else None,
-            chips=int(_number(stats.get(f"chain_acn{n}")) or 0),
+            chips=int(number(stats.get(f"chain_acn{n}")) or 0),
             expected_chips=expected_chips,
             active=rate > 0,
         )

@@ -36,7 +36,7 @@ from ..model import (
     Pool,
     PowerLimitRange,
 )
-from .base import Driver
+from .base import Driver, number
 
 if TYPE_CHECKING:
     from pyasic.miners.base import AnyMiner
@@ -47,15 +47,6 @@ NOT_MINING = frozenset({"stopped", "paused", "shutting-down", "failure"})
 IDENTIFY_SECONDS = 30.0
 GH_PER_TH = 1000.0
 _UPTIME = re.compile(r"(?:(\d+)\s+days?,\s*)?(\d+):(\d{2})")
-
-
-def _num(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    try:
-        return float(value)
-    except TypeError, ValueError:
-        return None
 
 
 def _uptime(text: Any) -> int | None:
@@ -208,13 +199,13 @@ class VNishDriver(Driver):
             chains = [c for c in body.get("chains") or [] if isinstance(c, dict)]
             boards = tuple(
                 Board(
-                    index=int(_num(c.get("id")) or i + 1) - 1,
-                    hashrate_ths=(_num(c.get("hashrate_rt")) or 0.0) / GH_PER_TH,
-                    temperature=_num((c.get("pcb_temp") or {}).get("max")),
-                    chip_temperature=_num((c.get("chip_temp") or {}).get("max")),
+                    index=int(number(c.get("id")) or i + 1) - 1,
+                    hashrate_ths=(number(c.get("hashrate_rt")) or 0.0) / GH_PER_TH,
+                    temperature=number((c.get("pcb_temp") or {}).get("max")),
+                    chip_temperature=number((c.get("chip_temp") or {}).get("max")),
                     chips=None,
                     expected_chips=None,
-                    active=(_num(c.get("hashrate_rt")) or 0.0) > 0,
+                    active=(number(c.get("hashrate_rt")) or 0.0) > 0,
                 )
                 for i, c in enumerate(chains)
             )
@@ -224,7 +215,7 @@ class VNishDriver(Driver):
                 if isinstance(p, dict) and p.get("url") and p.get("pool_type") != "DevFee"
             ]
             fans = tuple(
-                int(_num(f.get("rpm")) or 0)
+                int(number(f.get("rpm")) or 0)
                 for f in (body.get("cooling") or {}).get("fans") or []
                 if isinstance(f, dict)
             )
@@ -248,17 +239,17 @@ class VNishDriver(Driver):
             pool = Pool(
                 url=url if "://" in url else f"stratum+tcp://{url}",
                 user=str(pools[0].get("user") or "") or None,
-                accepted=int(_num(pools[0].get("accepted")) or 0),
-                rejected=int(_num(pools[0].get("rejected")) or 0),
+                accepted=int(number(pools[0].get("accepted")) or 0),
+                rejected=int(number(pools[0].get("rejected")) or 0),
             )
         return MinerSnapshot(
             is_mining=mining,
-            hashrate_ths=(_num(body.get("hr_realtime")) or 0.0) / GH_PER_TH,
-            expected_hashrate_ths=(_num(body.get("hr_nominal")) or 0.0) / GH_PER_TH or None,
-            power_w=_num(body.get("power_consumption")),
+            hashrate_ths=(number(body.get("hr_realtime")) or 0.0) / GH_PER_TH,
+            expected_hashrate_ths=(number(body.get("hr_nominal")) or 0.0) / GH_PER_TH or None,
+            power_w=number(body.get("power_consumption")),
             power_limit_w=float(preset) if preset.isdigit() else None,
             temperature_avg=round(sum(chip) / len(chip), 1) if chip else None,
-            temperature_max=_num((body.get("chip_temp") or {}).get("max")),
+            temperature_max=number((body.get("chip_temp") or {}).get("max")),
             env_temperature=None,
             uptime_s=_uptime((info.get("system") or {}).get("uptime")),
             boards=boards,

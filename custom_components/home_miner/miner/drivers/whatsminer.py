@@ -37,7 +37,7 @@ from ..model import (
     Pool,
     PowerLimitRange,
 )
-from .base import Driver
+from .base import Driver, number
 
 if TYPE_CHECKING:
     from pyasic.miners.base import AnyMiner
@@ -62,15 +62,6 @@ V2_AUTH_CODES = {23, 135}
 V2_NO_WRITE_ACCESS = 45
 V3_OK, V3_NO_PERMISSION = 0, -4
 BLINK = {"color": "red", "period": 200, "duration": 100, "start": 0}
-
-
-def _num(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    try:
-        return float(value)
-    except TypeError, ValueError:
-        return None
 
 
 def _error_text(code: str) -> str:
@@ -293,13 +284,13 @@ class WhatsminerV2Driver(WhatsminerDriver):
             raise MinerConnectionError(f"summary: unexpected answer {err!r}") from err
         boards = tuple(
             Board(
-                index=int(_num(d.get("ASC", d.get("Slot"))) or i),
-                hashrate_ths=(_num(d.get("MHS 1m")) or 0.0) / 1e6,
-                temperature=_num(d.get("Temperature")),
-                chip_temperature=_num(d.get("Chip Temp Max")),
-                chips=int(_num(d.get("Effective Chips")) or 0),
+                index=int(number(d.get("ASC", d.get("Slot"))) or i),
+                hashrate_ths=(number(d.get("MHS 1m")) or 0.0) / 1e6,
+                temperature=number(d.get("Temperature")),
+                chip_temperature=number(d.get("Chip Temp Max")),
+                chips=int(number(d.get("Effective Chips")) or 0),
                 expected_chips=miner.expected_chips,
-                active=(_num(d.get("MHS 1m")) or 0.0) > 0,
+                active=(number(d.get("MHS 1m")) or 0.0) > 0,
             )
             for i, d in enumerate(devs)
             if isinstance(d, dict)
@@ -309,34 +300,34 @@ class WhatsminerV2Driver(WhatsminerDriver):
                 Pool(
                     url=str(p["URL"]),
                     user=str(p.get("User") or "") or None,
-                    accepted=int(_num(p.get("Accepted")) or 0),
-                    rejected=int(_num(p.get("Rejected")) or 0),
+                    accepted=int(number(p.get("Accepted")) or 0),
+                    rejected=int(number(p.get("Rejected")) or 0),
                 )
                 for p in sorted(pools, key=lambda p: not p.get("Stratum Active"))
                 if isinstance(p, dict) and p.get("URL")
             ),
             None,
         )
-        hashrate = (_num(summary.get("MHS 1m")) or 0.0) / 1e6
-        expected = (_num(summary.get("Factory GHS")) or 0.0) / 1000 or None
-        uptime = _num(summary.get("Uptime"))
+        hashrate = (number(summary.get("MHS 1m")) or 0.0) / 1e6
+        expected = (number(summary.get("Factory GHS")) or 0.0) / 1000 or None
+        uptime = number(summary.get("Uptime"))
         if uptime is None:
-            uptime = _num(summary.get("Elapsed"))
+            uptime = number(summary.get("Elapsed"))
         mining = status.get("mineroff") == "false"
         return MinerSnapshot(
             is_mining=mining,
             hashrate_ths=hashrate,
             expected_hashrate_ths=expected,
-            power_w=_num(summary.get("Power")),
-            power_limit_w=_num(summary.get("Power Limit")),
-            temperature_avg=_num(summary.get("Chip Temp Avg")),
-            temperature_max=_num(summary.get("Chip Temp Max")),
-            env_temperature=_num(summary.get("Env Temp")),
+            power_w=number(summary.get("Power")),
+            power_limit_w=number(summary.get("Power Limit")),
+            temperature_avg=number(summary.get("Chip Temp Avg")),
+            temperature_max=number(summary.get("Chip Temp Max")),
+            env_temperature=number(summary.get("Env Temp")),
             uptime_s=int(uptime) if uptime is not None else None,
             boards=boards,
             fans=(
-                int(_num(summary.get("Fan Speed In")) or 0),
-                int(_num(summary.get("Fan Speed Out")) or 0),
+                int(number(summary.get("Fan Speed In")) or 0),
+                int(number(summary.get("Fan Speed Out")) or 0),
             ),
             pool=pool,
             errors=_codes(errors.get("error_code")),
@@ -422,13 +413,13 @@ class WhatsminerV3Driver(WhatsminerDriver):
         board_temps = summary.get("board-temperature") or []
         boards = tuple(
             Board(
-                index=int(_num(d.get("slot", d.get("id"))) or i),
-                hashrate_ths=_num(d.get("hash-average")) or 0.0,
-                temperature=_num(board_temps[i]) if i < len(board_temps) else None,
-                chip_temperature=_num(d.get("chip-temp-max")),
-                chips=int(_num(d.get("effective-chips")) or 0),
+                index=int(number(d.get("slot", d.get("id"))) or i),
+                hashrate_ths=number(d.get("hash-average")) or 0.0,
+                temperature=number(board_temps[i]) if i < len(board_temps) else None,
+                chip_temperature=number(d.get("chip-temp-max")),
+                chips=int(number(d.get("effective-chips")) or 0),
                 expected_chips=miner.expected_chips,
-                active=(_num(d.get("hash-average")) or 0.0) > 0,
+                active=(number(d.get("hash-average")) or 0.0) > 0,
             )
             for i, d in enumerate(edevs)
         )
@@ -438,24 +429,24 @@ class WhatsminerV3Driver(WhatsminerDriver):
             if active
             else None
         )
-        uptime = _num(summary.get("bootup-time"))
+        uptime = number(summary.get("bootup-time"))
         if uptime is None:
-            uptime = _num(summary.get("elapsed"))
+            uptime = number(summary.get("elapsed"))
         mining = (info.get("miner") or {}).get("working") == "true"
         return MinerSnapshot(
             is_mining=mining,
-            hashrate_ths=_num(summary.get("hash-realtime")) or 0.0,
-            expected_hashrate_ths=_num(summary.get("factory-hash")) or None,
-            power_w=_num(summary.get("power-realtime")),
-            power_limit_w=_num(summary.get("power-limit")),
-            temperature_avg=_num(summary.get("chip-temp-avg")),
-            temperature_max=_num(summary.get("chip-temp-max")),
-            env_temperature=_num(summary.get("environment-temperature")),
+            hashrate_ths=number(summary.get("hash-realtime")) or 0.0,
+            expected_hashrate_ths=number(summary.get("factory-hash")) or None,
+            power_w=number(summary.get("power-realtime")),
+            power_limit_w=number(summary.get("power-limit")),
+            temperature_avg=number(summary.get("chip-temp-avg")),
+            temperature_max=number(summary.get("chip-temp-max")),
+            env_temperature=number(summary.get("environment-temperature")),
             uptime_s=int(uptime) if uptime is not None else None,
             boards=boards,
             fans=(
-                int(_num(summary.get("fan-speed-in")) or 0),
-                int(_num(summary.get("fan-speed-out")) or 0),
+                int(number(summary.get("fan-speed-in")) or 0),
+                int(number(summary.get("fan-speed-out")) or 0),
             ),
             pool=pool,
             errors=_codes(info.get("error-code")),
