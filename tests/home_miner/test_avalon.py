@@ -365,3 +365,24 @@ async def test_a_plan_curtails_and_restores_it(
     await settle(hass, plan)
     assert not miner.soft_off
     assert (miner.work_level, miner.worklevel) == before
+
+
+async def test_each_level_is_asked_for_by_what_it_draws(
+    hass: HomeAssistant, simulate: SimFactory, add_miner: AddMiner
+) -> None:
+    """A plan's budget counts a level at what it draws (the Nano 3s: 74, 99 and 133 W, each a
+    watt or none under its limit): asking for that gets the level, not the one below (found
+    by the simulated house: 99 W asked for gave the 75 W level)."""
+    from custom_components.home_miner.plan.actuator import miner_coordinator
+
+    miner = await simulate(AvalonNanoMiner, "127.0.44.7", **FAST)
+    entry = await add_miner(miner.ip)
+    number = _entity(hass, entry, "number", "power_limit")
+    for watts, level in ((99, 1), (74, 0), (133, 2), (98, 0)):
+        await hass.services.async_call(
+            "number", "set_value", {"entity_id": number, "value": watts}, blocking=True
+        )
+        assert miner.work_level == level, watts
+    coordinator = miner_coordinator(hass, format_mac(miner.mac))
+    assert coordinator is not None
+    assert coordinator.client.power_levels == (74, 99, 133)

@@ -31,3 +31,31 @@ async def test_a_bitaxe_draws_no_more_than_its_power_limit(
     )
     assert turbo.frequency < 525
     assert turbo.power_w <= watts
+
+
+async def test_a_bitaxe_seen_paused_keeps_its_own_limit(
+    hass: HomeAssistant, simulate: SimFactory, add_miner: AddMiner
+) -> None:
+    """A Gamma draws 16.0 W at 525 MHz and 3.0 W paused. Seen paused, the driver learned the
+    board's draw but kept the ASICs' share per MHz worked out from a typical board's 5 W: its
+    limit read 14 W, so a plan that limited it and gave that limit back left it at 400 MHz
+    for good (found by the simulated house)."""
+    gamma: BitaxeMiner = await simulate(
+        BitaxeMiner, "127.0.31.3", model="Gamma 601", hostname="gamma", command_delay=0.01
+    )
+    await add_miner(gamma.ip)
+    limit = "number.gamma_power_limit"
+    own = float(hass.states.get(limit).state)
+    assert own == 16
+    await hass.services.async_call(
+        "switch", "turn_off", {"entity_id": "switch.gamma_mining"}, blocking=True
+    )
+    assert gamma.paused
+    assert float(hass.states.get(limit).state) == own
+    await hass.services.async_call(
+        "switch", "turn_on", {"entity_id": "switch.gamma_mining"}, blocking=True
+    )
+    await hass.services.async_call(
+        "number", "set_value", {"entity_id": limit, "value": own}, blocking=True
+    )
+    assert gamma.frequency == 525

@@ -328,6 +328,15 @@ class MinerClient:
             VERIFY_REBOOT_TIMEOUT if reboots else VERIFY_TIMEOUT,
         )
 
+    @property
+    def power_levels(self) -> tuple[int, ...]:
+        """The limits (W) the power limit really takes, where it takes only a few (empty:
+        any in its range)."""
+        limit = self.capabilities.power_limit
+        if limit is None:
+            return ()
+        return tuple(w for w in self._driver.power_levels() if limit.minimum <= w <= limit.maximum)
+
     async def async_set_power_limit(self, watts: int) -> MinerSnapshot:
         """Limit power, and wait until the miner reports the new limit."""
         limit = self.capabilities.power_limit

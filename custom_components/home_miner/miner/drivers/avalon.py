@@ -194,7 +194,8 @@ class AvalonNanoDriver(Driver):
         mac = _mac(info.get("MAC")) or await self._web_mac(miner) or _mac(self.known_mac)
         caps = Capabilities(
             power_limit=PowerLimitRange(
-                minimum=min(lv.limit_w for lv in self._model.levels),
+                # The lowest level is chosen by what it draws too (power_levels).
+                minimum=min(min(lv.limit_w, lv.draw_w) for lv in self._model.levels),
                 maximum=max(lv.limit_w for lv in self._model.levels),
                 step=1,
             ),
@@ -366,9 +367,14 @@ class AvalonNanoDriver(Driver):
         index = self._model.modes.index(mode)
         await self._ascset(miner, "work_mode", f"{self._model.mode_option},set,{index}")
 
+    def power_levels(self) -> tuple[int, ...]:
+        """What each level draws (asking for it gets that level)."""
+        return tuple(sorted({min(lv.limit_w, lv.draw_w) for lv in self._model.levels}))
+
     async def set_power_limit(self, miner: AnyMiner, watts: int, caps: Capabilities) -> int:
         levels = sorted(self._model.levels, key=lambda lv: lv.limit_w)
-        fitting = [lv for lv in levels if lv.limit_w <= watts]
+        # A level fits by its limit or by what it draws (a little under its limit).
+        fitting = [lv for lv in levels if min(lv.limit_w, lv.draw_w) <= watts]
         level = fitting[-1] if fitting else levels[0]
         option = self._model.level_option
         await self._ascset(miner, "power_limit", f"{option},set,{level.setting}")

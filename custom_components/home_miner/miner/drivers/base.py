@@ -270,6 +270,12 @@ class Driver:
     async def set_power_limit(self, miner: AnyMiner, watts: int, caps: Capabilities) -> int:
         raise MinerCommandError("power_limit", "not supported by this miner")
 
+    def power_levels(self) -> tuple[int, ...]:
+        """The limits (W) the power limit really takes, where it is a choice among a few
+        (levels, presets, profiles, frequency steps): asking for one of these gets exactly
+        it. Empty where the limit is continuous or not settable."""
+        return ()
+
     async def set_work_mode(self, miner: AnyMiner, mode: str) -> None:
         raise MinerCommandError("work_mode", "not supported by this miner")
 

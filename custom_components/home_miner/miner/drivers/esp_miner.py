@@ -55,6 +55,7 @@ FORK_SHUTDOWN_SINCE = (1, 0, 36)
 FORK_MODES = {FAN_MANUAL: 0, FAN_AUTO: 2}
 FORK_TARGET_C = (30, 80)
 GH_PER_TH = 1000.0
+_WATT = 1e-6
 
 
 def _num(info: dict[str, Any], key: str) -> float | None:
@@ -129,6 +130,7 @@ class EspMinerDriver(Driver):
         frequency = _num(info, "frequency")
         if power and frequency and (_num(info, "hashRate") or 0) > 0:
             self._watts_per_mhz = max(power - self._idle(), 0.1) / frequency
+            self._seen = (frequency, power)
         else:
             if power and (info.get("miningPaused") is True or info.get("shutdown") is True):
                 self._idle_w = power
@@ -144,12 +146,10 @@ class EspMinerDriver(Driver):
         live = not fork or version >= FORK_LIVE_FREQUENCY_SINCE
         if self._frequencies and self._watts_per_mhz and live and settable:
             low, high = self._frequencies[0], self._frequencies[-1]
-            # Rounded as the limit a poll reports, so that the top frequency (the fork's
-            # default) is inside the range, and choosing the maximum keeps it.
-            # The lowest limit is what the lowest frequency draws, rounded up: any lower is
-            # a limit the board cannot keep.
+            # As the limit a poll reports at each end: choosing the maximum keeps the top
+            # frequency (the fork's default), and no lower limit than the lowest frequency's.
             power_limit = PowerLimitRange(
-                minimum=math.ceil(self._draw(low)), maximum=round(self._draw(high)), step=1
+                minimum=self._limit(low), maximum=self._limit(high), step=1
             )
         fan_modes, manual, target = self._fan_capabilities(info) if settable else ((), None, None)
         caps = Capabilities(
@@ -217,12 +217,12 @@ class EspMinerDriver(Driver):
         asic_temp = _num(info, "temp")
         power = _num(info, "power")
         if stopped and power:
-            self._idle_w = power
+            self._paused(power)
         elif hashrate and power and frequency and self._watts_per_mhz:
             self._learn(frequency, power)
         power_limit = None
         if self._watts_per_mhz and frequency:
-            power_limit = round(self._draw(frequency))
+            power_limit = self._limit(frequency)
         fan_mode, manual_speed, target = self._fan_state(info)
         return MinerSnapshot(
             is_mining=bool(hashrate) and not stopped,
@@ -290,13 +290,33 @@ class EspMinerDriver(Driver):
     async def identify(self, miner: AnyMiner) -> None:
         await self._send("POST", "system/identify")
 
+    def power_levels(self) -> tuple[int, ...]:
+        """Each frequency's limit as a poll reports it: asking for it gets that frequency."""
+        if not self._frequencies or not self._watts_per_mhz:
+            return ()
+        return tuple(sorted({self._limit(f) for f in self._frequencies}))
+
     async def set_power_limit(self, miner: AnyMiner, watts: int, caps: Capabilities) -> int:
         if not self._frequencies or not self._watts_per_mhz:
             raise MinerCommandError("power_limit", "not supported by this miner")
-        fitting = [f for f in self._frequencies if self._draw(f) <= watts]
+        # The highest frequency whose limit, as a poll reports it, fits: asking for the limit
+        # a poll reported gives that frequency back, and the board draws no more.
+        fitting = [f for f in self._frequencies if self._limit(f) <= watts]
         frequency = fitting[-1] if fitting else self._frequencies[0]
         await self._send("PATCH", "system", {"frequency": frequency})
-        return round(self._draw(frequency))
+        return self._limit(frequency)
+
+    def _limit(self, frequency: float) -> int:
+        """The power limit a poll reports at this frequency: its draw, rounded up."""
+        return math.ceil(self._draw(frequency) - _WATT)
+
+    def _paused(self, power: float) -> None:
+        """Seen paused: what it draws so is the board's own; the ASICs' share per MHz is
+        what the last hashing reading drew above it."""
+        self._idle_w = power
+        if self._seen is not None:
+            frequency, hashing = self._seen
+            self._watts_per_mhz = max(hashing - power, 0.1) / frequency
 
     def _learn(self, frequency: float, power: float) -> None:
         """Two readings at different frequencies give both the board's own draw and the

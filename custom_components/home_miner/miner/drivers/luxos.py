@@ -252,6 +252,9 @@ class LuxOSDriver(Driver):
         async with self._session(miner, "resume"):
             await self._send(miner, "resume", "curtail", "wakeup")
 
+    def power_levels(self) -> tuple[int, ...]:
+        return tuple(sorted({int(watts) for watts in self._profiles.values()}))
+
     async def set_power_limit(self, miner: AnyMiner, watts: int, caps: Capabilities) -> int:
         # Offered only with profiles listed: the highest that fits, else the lowest.
         ordered = sorted(self._profiles.items(), key=lambda profile: profile[1])

@@ -268,6 +268,9 @@ class VNishDriver(Driver):
         state = (await self._get("status", auth=False)).get("miner_state")
         await self._call("POST", "mining/resume" if state == "paused" else "mining/start")
 
+    def power_levels(self) -> tuple[int, ...]:
+        return tuple(sorted(set(self._presets)))
+
     async def set_power_limit(self, miner: AnyMiner, watts: int, caps: Capabilities) -> int:
         if not self._presets:
             raise MinerCommandError("power_limit", "no preset has been tuned on this miner")
