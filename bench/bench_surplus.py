@@ -6,8 +6,8 @@ The house and fleet of tests/house/: 13 June of pvlib's TMY year for Greensboro,
 then afternoon clouds) on a 5 kWp array and a BDEW H0 household of 3000 kWh a year, both
 scaled so that the day's highest export equals the fleet's maximum power; three Bitaxes
 (Gamma, GammaTurbo, Supra) and an Avalon Nano 3s, simulated here on loopback addresses. The
-meter reads house load - PV + the miners' power as their last polls saw it, every 5 s
-(every minute at night); each miner is polled every 15 s; a command takes one meter step.
+meter reads house load - PV + what the miners draw, every 5 s (every minute at night); each
+miner is polled every 15 s; a command takes one meter step.
 The day runs twice, each time on a fresh Home Assistant and fresh miners:
 
 - **plan**: a curtailment plan mining on surplus only (minimum on and off times 5 minutes);

@@ -7,6 +7,7 @@ of the continuous ranges (the optimum of a linear programme with one constraint)
 
 from __future__ import annotations
 
+from dataclasses import replace
 import itertools
 import math
 
@@ -143,3 +144,64 @@ def test_nothing_to_turn_down_under_a_budget_that_fits() -> None:
 def test_a_budget_below_every_lowest_setting_turns_each_as_low_as_it_goes() -> None:
     fixed = MinerOptions(miner_id="fixed", efficiency_jth=30, ceiling_w=100)
     assert allocate(50, [fixed, S21]) == {"fixed": 100, "s21": 0.0}
+
+
+@st.composite
+def _followed_fleets(draw: st.DrawFn) -> tuple[float, float, list[MinerOptions]]:
+    """A fleet where each miner has a setting now (one of its options), and a deadband."""
+    budget, miners = draw(_fleets())
+    settled = []
+    for miner in miners:
+        options = [miner.ceiling_w, *(lv for lv in miner.levels_w if lv <= miner.ceiling_w)]
+        if miner.can_stop:
+            options.append(0.0)
+        settled.append(
+            MinerOptions(
+                miner_id=miner.miner_id,
+                efficiency_jth=miner.efficiency_jth,
+                ceiling_w=miner.ceiling_w,
+                can_stop=miner.can_stop,
+                levels_w=miner.levels_w,
+                range_w=miner.range_w,
+                importance=miner.importance,
+                current_w=draw(st.sampled_from(options)),
+            )
+        )
+    return budget, draw(st.floats(0, 50)), settled
+
+
+@EXAMPLES
+@given(_followed_fleets())
+def test_a_deadband_costs_at_most_its_watts_worth_of_hashrate_per_miner(
+    case: tuple[float, float, list[MinerOptions]],
+) -> None:
+    """Staying put is worth `stay_w` watts of each miner's hashrate: the answer is never
+    over the budget, and gives up at most that much per miner against the optimum."""
+    budget, stay_w, miners = case
+    powers = allocate(budget, miners, stay_w=stay_w)
+    for miner in miners:
+        assert _allowed(miner, powers[miner.miner_id]), (miner, powers[miner.miner_id])
+    optimum = _reference(budget, miners)
+    if optimum == -math.inf:
+        return
+    assert sum(powers.values()) <= budget + 1e-6, "never over the budget"
+    given_up = sum(m.hashrate(stay_w) for m in miners)
+    assert kept_hashrate(miners, powers) >= 0.99 * (optimum - given_up) - 1e-9
+
+
+NANO = MinerOptions(
+    miner_id="nano", efficiency_jth=20, ceiling_w=133, can_stop=True, levels_w=(74, 99)
+)
+GAMMA = MinerOptions(miner_id="gamma", efficiency_jth=15, ceiling_w=15, can_stop=True)
+
+
+@pytest.mark.parametrize(("stay_w", "expected"), [(0, {"nano": 133, "gamma": 0}), (20, None)])
+def test_a_change_must_gain_more_than_the_deadband(
+    stay_w: float, expected: dict[str, float] | None
+) -> None:
+    """A Nano at its middle level and a Bitaxe, 134 W to follow: the Nano at its top level
+    alone keeps 0.7 TH/s more (14 W of the Nano's) at the price of two changes. With a 20 W
+    deadband both stay as they are; with none, both change."""
+    now = [replace(NANO, current_w=99), replace(GAMMA, current_w=15)]
+    powers = allocate(134, now, stay_w=stay_w)
+    assert powers == (expected or {"nano": 99, "gamma": 15})

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
+import pytest
+
 from custom_components.home_miner.curtailment import (
     MinerStatus,
     PlanSettings,
@@ -15,6 +17,7 @@ from custom_components.home_miner.curtailment import (
 )
 from custom_components.home_miner.curtailment.flex import FlexSettings, HouseReading
 from custom_components.home_miner.curtailment.policy import Decision
+from custom_components.home_miner.curtailment.state import MinerMode, MinerState
 
 from .factories import T0, miner, minutes
 
@@ -84,23 +87,79 @@ def test_idle_for_lack_of_surplus_is_no_curtailment_window() -> None:
     assert later.state.window_start is None
 
 
-def test_the_target_moves_only_past_the_deadband_and_not_while_settling() -> None:
+def test_the_target_follows_the_meter_but_not_while_settling() -> None:
     first = _decide(FLEET, HouseReading(grid_w=-300))
     assert first.fleet_target_w == 1815
-    # 20 W more export a minute later: inside the deadband, the target stays.
-    calm = _decide(FLEET, HouseReading(grid_w=-320), state=first.state, now=T0 + minutes(1))
-    assert calm.fleet_target_w == 1815
+    # 20 W more export a minute later: the target follows (the deadband is the miners').
+    more = _decide(FLEET, HouseReading(grid_w=-320), state=first.state, now=T0 + minutes(1))
+    assert more.fleet_target_w == 1835
     # 500 W less, 10 s after a move: still settling (the meter and the polls lag).
-    moved = _decide(FLEET, HouseReading(grid_w=200), state=first.state, now=T0 + minutes(1))
-    assert moved.fleet_target_w == 1315
     settling = _decide(
         FLEET,
-        HouseReading(grid_w=800),
-        state=moved.state,
+        HouseReading(grid_w=200),
+        state=more.state,
         now=T0 + minutes(1) + timedelta(seconds=10),
     )
-    assert settling.fleet_target_w == 1315
+    assert settling.fleet_target_w == 1835
     assert settling.next_check == T0 + minutes(1) + timedelta(seconds=30)
+
+
+# A Nano (levels 74, 99, 133 W) at its middle level beside a Bitaxe, following the surplus.
+NANO = replace(
+    miner("nano", power_w=99, efficiency_jth=20, limit_range=(74, 133)),
+    power_levels_w=(74, 99, 133),
+    rated_power_w=133,
+)
+AXE = miner("axe", power_w=15, efficiency_jth=15)
+AT_99 = MinerState(mode=MinerMode.LIMITED, limit_w=99, full_power_w=133)
+
+
+def _changed(count: int, *, before: MinerState = AT_99) -> PlanState:
+    """The Nano after `count` setting changes in the last hour."""
+    return PlanState(
+        miners={
+            "nano": replace(before, changed_at=tuple(T0 - minutes(50 - i) for i in range(count)))
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("changes", "grid_w", "nano_w"),
+    [
+        # Surplus for the top level: up, while a change is left for the way back down.
+        (4, -40, 133),
+        (5, -40, 99),
+        # Less surplus: down while any change is left, then as it is (the house imports).
+        (5, 30, 74),
+        (6, 30, 99),
+    ],
+)
+def test_a_miner_changes_at_most_six_times_an_hour_following_the_surplus(
+    changes: int, grid_w: float, nano_w: float
+) -> None:
+    decision = _decide((NANO, AXE), HouseReading(grid_w=grid_w), state=_changed(changes))
+    assert decision.target("nano").expected_power_w == nano_w
+    after = decision.state.miner("nano").changed_at
+    assert len(after) == changes + (nano_w != 99)
+
+
+def test_the_import_limit_changes_a_miner_out_of_changes_all_the_same() -> None:
+    """The household's limit outranks the rate of following: the Nano goes down though it
+    changed six times this hour."""
+    flex = replace(SURPLUS, surplus_only=False, import_limit_w=1000)
+    decision = _decide((NANO, AXE), HouseReading(grid_w=1030), flex=flex, state=_changed(6))
+    assert decision.target("nano").expected_power_w == 74
+    assert decision.reason is Reason.IMPORT_LIMIT
+
+
+def test_changes_older_than_an_hour_are_forgotten() -> None:
+    """Six changes from 50 to 45 minutes ago: 12 minutes on, three are over an hour old and
+    the Nano may follow the surplus down again; it keeps the last hour's three and this one."""
+    now = T0 + minutes(12)
+    later = _decide((NANO, AXE), HouseReading(grid_w=30), state=_changed(6), now=now)
+    assert later.target("nano").expected_power_w == 74
+    kept = later.state.miner("nano").changed_at
+    assert kept == (T0 - minutes(47), T0 - minutes(46), T0 - minutes(45), now)
 
 
 def test_below_the_battery_floor_the_miners_do_not_drain_it() -> None:

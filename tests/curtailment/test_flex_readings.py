@@ -123,3 +123,47 @@ def test_a_reading_ahead_of_the_meter_does_not_lift_the_fleet_over_the_import_li
         house=HouseReading(grid_w=house + AXE_W + 7.0),
     )
     assert second.expected_power_w <= limit - house + 1e-6
+
+
+def test_a_miner_stopped_for_the_surplus_still_draws_its_idle_power() -> None:
+    """A Nano at its middle level (99 W; 7 W soft-off) and a Bitaxe (16 W; 3 W paused), both
+    seen stopped before; the surplus falls to 76 W. The Nano at its lowest level with the
+    Bitaxe stopped counts 74 W, but the paused Bitaxe still draws 3 W: 77 W, and the next
+    reading would turn something else down (in the day run, a Bitaxe was started and then
+    stopped 5 s later, and held off for its minimum off time). What fits is the Bitaxe alone
+    beside the soft-off Nano: 23 W."""
+    nano = replace(
+        miner("nano", power_w=99.0, efficiency_jth=20, limit_range=(74.0, 133.0)),
+        power_levels_w=(74.0, 99.0, 133.0),
+        rated_power_w=133.0,
+    )
+    axe = miner("axe", power_w=AXE_W, efficiency_jth=15)
+    state = PlanState(
+        miners={
+            "nano": MinerState(
+                mode=MinerMode.LIMITED, limit_w=99.0, full_power_w=133.0, idle_power_w=7.0
+            ),
+            "axe": MinerState(mode=MinerMode.ON, full_power_w=AXE_W, idle_power_w=AXE_IDLE_W),
+        }
+    )
+    decision = decide(
+        now=T0,
+        settings=PlanSettings(flex=SURPLUS),
+        fleet=(nano, axe),
+        state=state,
+        house=HouseReading(grid_w=99.0 + AXE_W - 76.0),
+    )
+    assert decision.fleet_target_w == 76.0
+    assert decision.target("nano").action is TargetAction.STOP
+    assert decision.target("axe").action is TargetAction.RUN
+
+
+def test_the_idle_draw_is_learned_from_a_stopped_miners_reading() -> None:
+    decision = decide(
+        now=T0,
+        settings=PlanSettings(flex=SURPLUS),
+        fleet=(_paused("axe"),),
+        state=PlanState(miners={"axe": MinerState(mode=MinerMode.STOPPED)}),
+        house=HouseReading(grid_w=50.0),
+    )
+    assert decision.state.miner("axe").idle_power_w == AXE_IDLE_W

@@ -7,9 +7,10 @@ At every `step_s` of simulated time (the meter's interval):
    `power_w`). A command sent during the previous step has landed by now: a command takes
    one step of simulated time.
 2. The miners whose poll is due are polled through their coordinators, `poll_s` apart at
-   staggered offsets as their coordinators would; the power each poll saw is kept.
-3. The grid sensor (W, import positive) is set to house load - PV + the miners' power as
-   their last polls saw it.
+   staggered offsets as their coordinators would.
+3. The grid sensor (W, import positive) is set to house load - PV + the power the miners
+   draw now, as a meter measures it: the plan sees a change in the meter at once and in
+   the miner's own reading only at its next poll (or its command's read-back).
 4. The controller acts (the plan, or the peer rule of `bench/bench_surplus.py`), and its
    commands are carried out, in real time, before simulated time moves on.
 """
@@ -116,7 +117,6 @@ class HouseMiner:
     """Its power at the setting it was added with (what the plan never exceeds)."""
     full_setting: Setting = None
     full_ths: float = 0.0
-    polled_w: float = 0.0
     next_poll_s: float = 0.0
     changes: list[tuple[float, Setting]] = field(default_factory=list)
 
@@ -147,14 +147,13 @@ class HouseMiner:
     async def poll(self, hass: HomeAssistant) -> None:
         coordinator = miner_coordinator(hass, self.miner_id)
         assert coordinator is not None, f"{self.name} is not loaded"
-        self.polled_w = self.sim.power_w
         await coordinator.async_refresh()
 
     async def added(self, hass: HomeAssistant) -> None:
         """Polled once as it was added: its power, setting and hashrate then are its full
         ones."""
         await self.poll(hass)
-        self.full_w = self.polled_w
+        self.full_w = self.sim.power_w
         self.full_setting = self.setting
         self.full_ths = self.hashrate_ths
 
@@ -359,7 +358,7 @@ class House:
                 if seconds >= miner.next_poll_s:
                     await miner.poll(self.hass)
                     miner.next_poll_s = seconds + self.poll_s
-            grid = load - pv + sum(m.polled_w for m in self.miners)
+            grid = load - pv + sum(m.sim.power_w for m in self.miners)
             await self.controller(now, grid)
             await self.settle()
 

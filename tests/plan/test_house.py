@@ -12,6 +12,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import async_capture_events
 
 from custom_components.home_miner.const import DOMAIN
+from tests.simulator.esp_miner import BitaxeMiner
 
 from .conftest import (
     NO_PRICE,
@@ -246,3 +247,53 @@ async def test_a_boost_calendar_that_cannot_be_read_leaves_the_plan_as_it_was(
     assert plan.feeds.boost_sessions == ()
     assert not [w for w in plan.data.windows if w.reason == "boost"]
     assert "Cannot read the boost calendars" in caplog.text
+
+
+async def test_the_import_limit_turns_down_a_miner_a_person_holds_and_gives_it_back(
+    hass: HomeAssistant, fleet: Fleet, add_plan: AddPlan
+) -> None:
+    """The household's limit outranks a person's own change: the Bitaxe they run at 14 W
+    while the kettle is on is turned down at once, and given back as they left it when the
+    house has room again. The one they stopped it never runs."""
+    miners, plan = await _surplus_plan(hass, fleet, add_plan, import_limit_kw=0.04, reserve_w=0)
+    first, second = miners
+
+    def entity(domain: str, miner: BitaxeMiner, key: str) -> str:
+        host = miner.hostname
+        return next(
+            s.entity_id
+            for s in hass.states.async_all(domain)
+            if host in s.entity_id and s.entity_id.endswith(key)
+        )
+
+    async def meter(house_w: float, seconds: float) -> None:
+        for miner in miners:
+            await poll(hass, miner)
+        hass.states.async_set(GRID, f"{house_w + sum(m.power_w for m in miners):.1f}", WATTS)
+        plan.async_decide(dt_util.utcnow() + timedelta(seconds=seconds))
+        await settle(hass, plan)
+
+    await meter(30, 0)  # the kettle: 10 W left of the 40 W allowed
+    assert first.paused
+    assert second.paused
+    calls = (
+        ("switch", "turn_on", {"entity_id": entity("switch", first, "_mining")}),
+        (
+            "number",
+            "set_value",
+            {"entity_id": entity("number", first, "_power_limit"), "value": 14},
+        ),
+        ("switch", "turn_off", {"entity_id": entity("switch", second, "_mining")}),
+    )
+    for domain, service, data in calls:
+        await hass.services.async_call(domain, service, data, blocking=True)
+        await settle(hass, plan)
+    assert first.frequency == 400
+    await meter(30, 1)  # mining, it does not fit beside the kettle
+    assert first.paused, "turned down though a person holds it"
+    assert plan.data.decision.target(miner_id(first)).reason == "import_limit"
+    assert len(plan.data.overridden) == 2, "both are the person's for the rest of the window"
+    await meter(0, 40)  # the kettle is off: room for both again
+    assert not first.paused, "given back"
+    assert first.frequency == 400, "as the person left it"
+    assert second.paused, "the import limit never runs a miner a person stopped"

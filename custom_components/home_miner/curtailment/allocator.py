@@ -15,6 +15,11 @@ few hundred nodes. It stops after `MAX_NODES` nodes (fewer for a large fleet: `M
 with the best found (never over the budget). When even the lowest setting of every miner
 exceeds the budget, each miner takes its lowest.
 
+Following a target that moves all day (surplus), re-packing the fleet at every move would
+change settings for a sliver of hashrate. With `stay_w`, a miner left at its setting now
+(`current_w`) counts `stay_w` watts' worth of its hashrate extra: where the budget binds, a
+change must gain more than that (where every miner fits as asked, each is as asked).
+
 Pure: no I/O, no clock, no Home Assistant.
 """
 
@@ -43,7 +48,8 @@ class MinerOptions:
 
     `ceiling_w` is what it is set to draw now; every option above it is left out. `levels_w`
     are discrete settings, `range_w` a continuous one (low, high); `can_stop` adds 0 W.
-    `importance` breaks ties: the higher, the later it is turned down.
+    `importance` breaks ties: the higher, the later it is turned down. `current_w` is the
+    setting it has now (before this decision), if it keeps one.
     """
 
     miner_id: str
@@ -53,6 +59,7 @@ class MinerOptions:
     levels_w: tuple[float, ...] = ()
     range_w: tuple[float, float] | None = None
     importance: float = 0.0
+    current_w: float | None = None
 
     @property
     def rate(self) -> float:
@@ -102,6 +109,9 @@ class _Search:
     budget: float
     # What is left of the budget, at best, after miner i: each later miner at its lowest.
     lowest_after: list[float]
+    # What staying at its setting now is worth for each miner (0: nothing).
+    stay: list[float] = field(default_factory=list)
+    stay_after: list[float] = field(default_factory=list)
     best_value: float = -math.inf
     best: list[float] = field(default_factory=list)
     nodes: int = 0
@@ -111,6 +121,13 @@ class _Search:
     def __post_init__(self) -> None:
         self.lows = [min(mode.low for mode in modes) for modes in self.modes]
         self.highs = [max(mode.high for mode in modes) for modes in self.modes]
+        if not self.stay:
+            self.stay = [0.0] * len(self.miners)
+        self.stay_after = [sum(self.stay[i:]) for i in range(len(self.miners) + 1)]
+
+    def _stays(self, i: int, low: float, high: float) -> bool:
+        current = self.miners[i].current_w
+        return current is not None and low - _TOLERANCE <= current <= high + _TOLERANCE
 
     def fill(self, chosen: Sequence[_Mode]) -> tuple[float, list[float]] | None:
         """The best powers for these modes: ranges at their low end, the rest of the budget
@@ -130,17 +147,24 @@ class _Search:
             powers[i] += more
             left -= more
         value = sum(m.rate * watts for m, watts in zip(self.miners, powers, strict=True))
+        value += sum(
+            bonus
+            for i, (bonus, watts) in enumerate(zip(self.stay, powers, strict=True))
+            if bonus and self._stays(i, watts, watts)
+        )
         return value, powers
 
     def bound(self, index: int, chosen: Sequence[_Mode]) -> float:
         """What any completion can reach at most: the chosen fixed, their ranges and every
         later miner continuous from its lowest setting, filled by efficiency (the miners
         are in order of efficiency, so the fill goes in index order)."""
-        value = 0.0
+        value = self.stay_after[index]
         left = self.budget
         rooms: list[tuple[float, float]] = []
         for i, mode in enumerate(chosen):
             rate = self.miners[i].rate
+            if self.stay[i] and self._stays(i, mode.low, mode.high):
+                value += self.stay[i]
             value += rate * mode.low
             left -= mode.low
             if not mode.fixed:
@@ -192,12 +216,16 @@ class _Search:
             chosen.pop()
 
 
-def allocate(budget_w: float, miners: Sequence[MinerOptions]) -> Mapping[str, float]:
+def allocate(
+    budget_w: float, miners: Sequence[MinerOptions], *, stay_w: float = 0.0
+) -> Mapping[str, float]:
     """Each miner's power (0 = stopped; its ceiling = as it is) keeping the most hashrate
-    with the fleet at most `budget_w`; the lowest setting of each when nothing fits."""
+    with the fleet at most `budget_w` (a miner staying at its setting now worth `stay_w`
+    watts of its hashrate more); the lowest setting of each when nothing fits."""
     if not miners:
         return {}
     modes = [_modes(miner) for miner in miners]
+    stay = [m.rate * stay_w if stay_w > 0 and m.current_w is not None else 0.0 for m in miners]
     if sum(max(m.ceiling_w, 0.0) for m in miners) <= budget_w + _TOLERANCE:
         return {m.miner_id: max(m.ceiling_w, 0.0) for m in miners}
     lowest = [min(mode.low for mode in options) for options in modes]
@@ -206,11 +234,12 @@ def allocate(budget_w: float, miners: Sequence[MinerOptions]) -> Mapping[str, fl
     order = sorted(range(len(miners)), key=lambda i: (-miners[i].rate, miners[i].miner_id))
     ordered = [miners[i] for i in order]
     ordered_modes = [modes[i] for i in order]
+    ordered_stay = [stay[i] for i in order]
     lowest_after = [
         budget_w - sum(min(mode.low for mode in m) for m in ordered_modes[i + 1 :])
         for i in range(len(ordered))
     ]
-    search = _Search(ordered, ordered_modes, budget_w, lowest_after)
+    search = _Search(ordered, ordered_modes, budget_w, lowest_after, ordered_stay)
     search.greedy()
     search.search(0, [], 0.0)
     if not search.best:

@@ -4,17 +4,42 @@ meeting a power budget and spacing restarts."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 import math
 
 from .allocator import MinerOptions, allocate
 from .model import Hold, MinerStatus, Reason, dominant_reason
 from .safety import Gate, is_restart
 from .settings import CurtailAction, CurtailMode, MinerPlan, PlanSettings
-from .state import MinerMode, MinerState, PlanState
+from .state import MAX_CHANGES_KEPT, MinerMode, MinerState, PlanState
 
 _WATT_TOLERANCE = 1e-6
+_HOUR = timedelta(hours=1)
+# A miner reading no hashrate idles only if it draws less than this share of its full power:
+# one just started reads its full draw a poll or two before its first hashrate.
+_IDLE_SHARE = 0.6
+
+
+def idling(miner: MinerWork) -> bool:
+    """The miner draws its idle power (stopped, plugged in), not its hashing power: it reads
+    no hashrate and, where its full power is known, well under it."""
+    status, before = miner.status, miner.before
+    if status.hashrate_ths > 0 or status.power_w <= 0:
+        return False
+    full = status.rated_power_w or before.full_power_w or status.power_limit_max_w
+    return full is None or status.power_w < _IDLE_SHARE * full
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Following:
+    """How a budget that follows the house (surplus) may change the miners: a change must
+    gain more than `stay_w` watts' worth of hashrate, and a miner changes at most
+    `max_changes_per_hour` times in any hour (a change up only while one is left for the
+    way back down)."""
+
+    stay_w: float
+    max_changes_per_hour: int
 
 
 @dataclass(slots=True)
@@ -33,11 +58,23 @@ class MinerWork:
 
     @property
     def power_w(self) -> float:
-        if self.mode is MinerMode.ON:
+        return self._draw(self.mode, self.limit_w)
+
+    @property
+    def setting_w(self) -> float:
+        """What it was set to draw before this decision."""
+        before = self.before
+        limit = before.limit_w
+        if before.mode is MinerMode.LIMITED and limit is None:
+            limit = self.status.clamp_limit(0.0)
+        return self._draw(before.mode, limit)
+
+    def _draw(self, mode: MinerMode, limit_w: float | None) -> float:
+        if mode is MinerMode.ON:
             return self.full_w
-        if self.mode is MinerMode.STOPPED:
+        if mode is MinerMode.STOPPED:
             return 0.0
-        return min(self.limit_w or 0.0, self.full_w)
+        return min(limit_w or 0.0, self.full_w)
 
     def keep(self, hold: Hold) -> None:
         self.mode = self.before.mode
@@ -45,6 +82,24 @@ class MinerWork:
         if self.mode is MinerMode.LIMITED and self.limit_w is None:
             self.limit_w = self.status.clamp_limit(0.0)
         self.hold = hold
+
+
+def as_held(miner: MinerWork) -> MinerWork:
+    """A miner a person holds, for the import limit to turn down: running as they left it
+    (what it drew then, or draws now), or stopped if they stopped it."""
+    status = miner.status
+    drawn = status.held_power_w if status.held_power_w is not None else status.power_w
+    running = status.held_power_w is not None or (drawn > 0 and not idling(miner))
+    return MinerWork(
+        status=status,
+        plan=miner.plan,
+        before=miner.before,
+        full_w=drawn if running else miner.full_w,
+        latched=miner.latched,
+        reason=Reason.NONE,
+        mode=MinerMode.ON if running else MinerMode.STOPPED,
+        limit_w=None,
+    )
 
 
 def full_power(status: MinerStatus, before: MinerState) -> float:
@@ -99,20 +154,24 @@ def meet_budget(
     gate: Gate,
     *,
     min_times: bool = True,
+    following: Following | None = None,
 ) -> None:
     """Turn the fleet down to at most `budget` W keeping the most hashrate (allocator.py):
     each miner to a limit, one of its levels, a stop, or left as it is, chosen together.
     A miner is never turned up, and the gate's rules decide what each may change to (but
-    for the minimum times, without `min_times`: a house's import limit outranks them)."""
-    options = [_options(miner, gate if min_times else None) for miner in miners]
+    for the minimum times, without `min_times`: a house's import limit outranks them).
+    A budget that follows the house changes settings only as `following` allows."""
     # A miner that does not hash still draws a little (its controller, fans), and will while
-    # it stays stopped: that is budget too (a little too much, if it is run again).
-    idle_w = sum(
-        m.status.power_w for m in miners if m.status.hashrate_ths <= 0 and m.status.power_w > 0
-    )
-    powers = allocate(budget - idle_w, options)
-    for miner in miners:
-        current, watts = miner.power_w, powers[miner.status.miner_id]
+    # it stays stopped: that is budget too, and running it adds only what it draws above.
+    idles = [_idle_w(miner) for miner in miners]
+    options = [
+        _above(_options(miner, gate if min_times else None, following), idle, miner.full_w)
+        for miner, idle in zip(miners, idles, strict=True)
+    ]
+    powers = allocate(budget - sum(idles), options, stay_w=following.stay_w if following else 0.0)
+    for miner, idle in zip(miners, idles, strict=True):
+        watts = powers[miner.status.miner_id]
+        current, watts = miner.power_w, watts + idle if watts > _WATT_TOLERANCE else 0.0
         if abs(current - watts) <= _WATT_TOLERANCE:
             continue
         if watts <= _WATT_TOLERANCE:
@@ -123,11 +182,55 @@ def meet_budget(
         miner.reason = dominant_reason((miner.reason, reason))
 
 
-def _options(miner: MinerWork, gate: Gate | None) -> MinerOptions:
+def _idle_w(miner: MinerWork) -> float:
+    """What the miner draws, or will, while it does not hash: now, or as last seen."""
+    status = miner.status
+    if idling(miner):
+        return status.power_w
+    idle = miner.before.idle_power_w
+    return idle if idle is not None and 0 < idle < miner.full_w else 0.0
+
+
+def _above(options: MinerOptions, idle_w: float, full_w: float) -> MinerOptions:
+    """The options of a miner drawing `idle_w` without hashing, as what each adds to it (its
+    hashrate comes from that part: J/TH of the draw above idle)."""
+    if idle_w <= 0 or full_w <= idle_w:
+        return options
+
+    def above(watts: float) -> float:
+        return max(watts - idle_w, 0.0)
+
+    range_w = options.range_w
+    return replace(
+        options,
+        efficiency_jth=options.efficiency_jth * (full_w - idle_w) / full_w,
+        ceiling_w=above(options.ceiling_w),
+        levels_w=tuple(above(w) for w in options.levels_w if w > idle_w),
+        range_w=None
+        if range_w is None or range_w[1] <= idle_w
+        else (above(range_w[0]), above(range_w[1])),
+        current_w=None if options.current_w is None else above(options.current_w),
+    )
+
+
+def _options(miner: MinerWork, gate: Gate | None, following: Following | None) -> MinerOptions:
     """What the budget may set this miner to: down from what it draws now, as its
-    capabilities and the safety rules allow."""
+    capabilities, the safety rules and the rate of following allow."""
     status = miner.status
     current = miner.power_w
+    setting = miner.setting_w
+    if following is not None and gate is not None:
+        left = following.max_changes_per_hour - miner.before.changes_since(gate.now - _HOUR)
+        if left <= 0:
+            # No change left this hour: as it was set (lower, if the wish is).
+            return MinerOptions(
+                miner_id=status.miner_id,
+                efficiency_jth=status.efficiency,
+                ceiling_w=min(current, setting),
+                current_w=setting,
+            )
+        if left == 1:
+            current = min(current, setting)
     can_stop = status.can_stop and (
         gate is None or gate.check(miner.before, MinerMode.STOPPED) is None
     )
@@ -149,6 +252,7 @@ def _options(miner: MinerWork, gate: Gate | None) -> MinerOptions:
         levels_w=levels,
         range_w=limit_range,
         importance=-miner.plan.priority,
+        current_w=setting,
     )
 
 
@@ -182,15 +286,20 @@ def next_state(miner: MinerWork, now: datetime) -> MinerState:
     hashing = miner.status.hashrate_ths > 0
     seen_running = before.mode is MinerMode.ON and measured > 0 and hashing
     full_w = measured if seen_running else before.full_power_w
+    idle_w = measured if idling(miner) else before.idle_power_w
     idle = mode.curtailed and miner.reason is Reason.SURPLUS
-    if (mode, limit_w, miner.latched, full_w, idle) == (
-        before.mode,
-        before.limit_w,
+    changed = (mode, limit_w) != (before.mode, before.limit_w)
+    if not changed and (miner.latched, full_w, idle_w, idle) == (
         before.price_latched,
         before.full_power_w,
+        before.idle_power_w,
         before.surplus_idle,
     ):
         return before
+    changed_at = before.changed_at
+    if changed:
+        changed_at = tuple(t for t in changed_at if t > now - _HOUR)[-MAX_CHANGES_KEPT + 1 :]
+        changed_at = (*changed_at, now)
     return MinerState(
         mode=mode,
         limit_w=limit_w,
@@ -200,5 +309,7 @@ def next_state(miner: MinerWork, now: datetime) -> MinerState:
         power_changed_at=now if before.mode.hashing != mode.hashing else before.power_changed_at,
         price_latched=miner.latched,
         full_power_w=full_w,
+        idle_power_w=idle_w,
         surplus_idle=idle,
+        changed_at=changed_at,
     )

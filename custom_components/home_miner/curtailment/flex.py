@@ -8,10 +8,12 @@ real meter's does. So the fleet may draw
 
 (the allowance is how much import mining may use; 0 = only surplus), and, under an import
 limit, at most `limit - (grid - miners' measured power)`. The surplus target is *followed*:
-it moves only by more than the deadband, and not within `settle` of its last move, so
-discrete loads (levels, modes, frequency steps) track a continuous target without flapping
-and the miners' own measurement lag (their new power shows in the meter and in their polls a
-little apart) does not make it oscillate. The import limit is not followed but met at once.
+it does not move within `settle` of its last move, so the miners' own measurement lag (their
+new power shows in the meter at once, in their polls a little later) does not make it
+oscillate. Discrete loads (levels, modes, frequency steps) track it without flapping through
+the allocator: a miner's setting changes only for more than `deadband_w` watts' worth of its
+hashrate, and at most `max_changes_per_hour` times in any hour (fleet.Following). The import
+limit is not followed but met at once.
 """
 
 from __future__ import annotations
@@ -49,10 +51,14 @@ class FlexSettings:
     battery_floor_pct: float | None = None
     import_limit_w: float | None = None
     boost_price: float | None = None
-    deadband_w: float = 30.0
+    deadband_w: float = 5.0
     settle: timedelta = timedelta(seconds=30)
+    max_changes_per_hour: int = 6
 
     def __post_init__(self) -> None:
+        changes = self.max_changes_per_hour
+        if isinstance(changes, bool) or not isinstance(changes, int) or changes < 2:
+            raise ValueError("max_changes_per_hour must be a whole number >= 2")
         for name in ("reserve_w", "grid_allowance_w", "deadband_w"):
             value = getattr(self, name)
             if not math.isfinite(value) or value < 0:
@@ -101,16 +107,12 @@ def surplus_target(settings: FlexSettings, house: HouseReading, miners_w: float)
 
 
 def follow(settings: FlexSettings, raw_w: float, followed: Followed, now: datetime) -> Followed:
-    """Move the followed target to `raw_w`, not within `settle` of its last move; up only by
-    more than the deadband, down by any amount (inside the deadband, a target above what is
-    left would have the miners import for good)."""
+    """Move the followed target to `raw_w`, not within `settle` of its last move."""
     if followed.target_w is None or followed.changed_at is None:
         return Followed(target_w=raw_w, changed_at=now)
-    if now < followed.changed_at + settings.settle:
+    if now < followed.changed_at + settings.settle or abs(raw_w - followed.target_w) <= _WATT:
         return followed
-    if raw_w < followed.target_w - _WATT or raw_w > followed.target_w + settings.deadband_w:
-        return Followed(target_w=raw_w, changed_at=now)
-    return followed
+    return Followed(target_w=raw_w, changed_at=now)
 
 
 def limit(settings: FlexSettings, raw_w: float, held: Followed, now: datetime) -> Followed:

@@ -78,8 +78,11 @@ class MinerStatus:
     # Discrete settings of its power limit (levels, work modes), if it takes no other value.
     power_levels_w: tuple[float, ...] = ()
     # A person holds the miner (switched it by hand during a window): the plan does not drive
-    # it, and a power budget counts it at the power it draws.
+    # it, and a power budget counts it at the power it draws. Only the household's import
+    # limit turns it down (never on, never up); `held_power_w` is then what it drew as the
+    # person left it, before the limit turned it down (None: as it draws now).
     held_by_person: bool = False
+    held_power_w: float | None = None
 
     @property
     def can_limit(self) -> bool:

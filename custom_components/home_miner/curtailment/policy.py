@@ -27,7 +27,9 @@ from ._convert import require_aware
 from .breakeven import break_even_price
 from .events import DrEvent
 from .fleet import (
+    Following,
     MinerWork,
+    as_held,
     curtailed_mode,
     fleet_efficiency,
     full_power,
@@ -35,7 +37,7 @@ from .fleet import (
     next_state,
     stagger_restarts,
 )
-from .flex import Followed, HouseReading, flex_budget
+from .flex import FlexSettings, Followed, HouseReading, flex_budget
 from .model import (
     Hold,
     MinerStatus,
@@ -216,6 +218,42 @@ def _next_check(
     return min((c for c in candidates if c is not None and c > now), default=None)
 
 
+def _meet_house(
+    miners: Sequence[MinerWork],
+    budget_w: float,
+    reason: Reason,
+    gate: Gate,
+    flex: FlexSettings | None,
+) -> None:
+    """Meet what the house allows the fleet. Following the surplus, settings change only as
+    often as the flex settings allow; the import limit outranks the minimum times, and turns
+    a miner a person holds down too, from the way they left it (never on, never up)."""
+    held = [m for m in miners if m.status.held_by_person]
+    driven = [m for m in miners if not m.status.held_by_person]
+    limiting = reason is Reason.IMPORT_LIMIT
+    shadows = [as_held(m) for m in held] if limiting else []
+    running = [shadow.mode is MinerMode.ON for shadow in shadows]
+    turned = held if limiting else []
+    held_w = 0.0 if limiting else sum(m.status.power_w for m in held)
+    following = None
+    if flex is not None and reason is Reason.SURPLUS:
+        following = Following(
+            stay_w=flex.deadband_w, max_changes_per_hour=flex.max_changes_per_hour
+        )
+    meet_budget(
+        [*driven, *shadows],
+        budget_w - held_w,
+        reason,
+        gate,
+        min_times=not limiting,
+        following=following,
+    )
+    for miner, shadow, was_running in zip(turned, shadows, running, strict=True):
+        if was_running and shadow.mode is not MinerMode.ON:
+            miner.mode, miner.limit_w, miner.hold = shadow.mode, shadow.limit_w, None
+            miner.reason = Reason.IMPORT_LIMIT
+
+
 def decide(
     *,
     now: datetime,
@@ -285,15 +323,7 @@ def decide(
     )
     if flex.budget_w is not None:
         # The house's limits hold in a rest after a maximum-length window too.
-        held_w = sum(m.status.power_w for m in miners if m.status.held_by_person)
-        driven = [m for m in miners if not m.status.held_by_person]
-        meet_budget(
-            driven,
-            flex.budget_w - held_w,
-            flex.reason,
-            gate,
-            min_times=flex.reason is not Reason.IMPORT_LIMIT,
-        )
+        _meet_house(miners, flex.budget_w, flex.reason, gate, settings.flex)
     hard = frame.deadline is not None and now >= frame.deadline
     last_restart = stagger_restarts(miners, now, state, settings, hard)
 

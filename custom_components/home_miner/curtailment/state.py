@@ -12,6 +12,8 @@ from .errors import StateFormatError
 from .model import Reason
 
 STATE_VERSION = 1
+# A miner's setting changes remembered (the last hour's, at most this many).
+MAX_CHANGES_KEPT = 60
 
 
 class MinerMode(StrEnum):
@@ -43,8 +45,16 @@ class MinerState:
     power_changed_at: datetime | None = None
     price_latched: bool = False
     full_power_w: float | None = None
+    # The last draw seen while it did not hash (a stopped miner stays plugged in).
+    idle_power_w: float | None = None
     # Turned down for lack of surplus (mining on surplus only): its intended state.
     surplus_idle: bool = False
+    # When its setting (mode or limit) changed, within the hour before the last change: how
+    # often following the surplus may still change it (`FlexSettings.max_changes_per_hour`).
+    changed_at: tuple[datetime, ...] = ()
+
+    def changes_since(self, since: datetime) -> int:
+        return sum(1 for when in self.changed_at if when > since)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -90,7 +100,9 @@ class PlanState:
                     "power_changed_at": stamp(miner.power_changed_at),
                     "price_latched": miner.price_latched,
                     "full_power_w": miner.full_power_w,
+                    "idle_power_w": miner.idle_power_w,
                     "surplus_idle": miner.surplus_idle,
+                    "changed_at": [when.isoformat() for when in miner.changed_at],
                 }
                 for miner_id, miner in sorted(self.miners.items())
             },
@@ -134,6 +146,9 @@ def _miner(data: Mapping[str, object]) -> MinerState:
     latched, idle = data.get("price_latched", False), data.get("surplus_idle", False)
     if not isinstance(latched, bool) or not isinstance(idle, bool):
         raise ValueError("price_latched and surplus_idle must be true or false")
+    changed = data.get("changed_at", [])
+    if not isinstance(changed, list) or len(changed) > MAX_CHANGES_KEPT:
+        raise ValueError(f"changed_at must be a list of at most {MAX_CHANGES_KEPT} times")
     return MinerState(
         mode=MinerMode(as_str(data.get("mode"), "mode")),
         limit_w=_optional_float(data.get("limit_w"), "limit_w"),
@@ -141,5 +156,7 @@ def _miner(data: Mapping[str, object]) -> MinerState:
         power_changed_at=_when(data.get("power_changed_at"), "power_changed_at"),
         price_latched=latched,
         full_power_w=_optional_float(data.get("full_power_w"), "full_power_w"),
+        idle_power_w=_optional_float(data.get("idle_power_w"), "idle_power_w"),
         surplus_idle=idle,
+        changed_at=tuple(as_datetime(when, "changed_at") for when in changed),
     )

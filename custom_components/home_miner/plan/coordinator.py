@@ -32,12 +32,14 @@ from ..curtailment import (
     DrSource,
     ManualOverride,
     MinerStatus,
+    MinerTarget,
     OverrideKind,
     PlanSettings,
     PlanState,
     PriceSeries,
     Reason,
     StateFormatError,
+    TargetAction,
     break_even_price,
     decide,
     windows,
@@ -155,6 +157,9 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
                 del memory.miner_overrides[miner_id]
         memory.user_stopped &= set(self.config.miners)
         memory.surplus_overrides &= set(memory.miner_overrides)
+        memory.import_limited = {
+            k: v for k, v in memory.import_limited.items() if k in memory.miner_overrides
+        }
         now = dt_util.utcnow()
         self.feeds.last_seen = {
             entity_id: State(entity_id, value, last_changed=changed)
@@ -260,10 +265,9 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
         memory.state = decision.state
         self.overrides.end_overrides(now, decision)
         if not self.config.observe_only:
+            statuses = {status.miner_id: status for status in inputs.fleet}
             for target in decision.targets:
-                # A miner the user stopped is not curtailed, though its limit is restored.
-                if not self.overrides.left_to_user(target.miner_id, curtailing=target.curtailed):
-                    self.actuators[target.miner_id].want(Command.from_target(target))
+                self._command(target, statuses[target.miner_id])
         hand_back_pending(self)
         announce(self, decision, before.window_reason)
         memory.avoided_w = avoided_w(self, decision)
@@ -283,6 +287,24 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
             cost=memory.cost,
             overridden=frozenset(memory.miner_overrides),
         )
+
+    def _command(self, target: MinerTarget, status: MinerStatus) -> None:
+        """Tell a miner what the decision wants of it, unless a person holds it. A miner the
+        user stopped is not curtailed, though its limit is restored. One a person holds is
+        turned down by the import limit alone, and given back when the house has room."""
+        miner_id, memory = target.miner_id, self.memory
+        actuator = self.actuators[miner_id]
+        if not self.overrides.left_to_user(miner_id, curtailing=target.curtailed):
+            memory.import_limited.pop(miner_id, None)
+            actuator.want(Command.from_target(target))
+        elif target.reason is Reason.IMPORT_LIMIT and target.action is not TargetAction.RUN:
+            if miner_id not in memory.import_limited:
+                # What it does now is the person's, whatever the plan told it before.
+                memory.import_limited[miner_id] = status.power_w
+                actuator.applied, actuator.restore_limit_w = None, None
+            actuator.want(Command.from_target(target))
+        elif memory.import_limited.pop(miner_id, None) is not None:
+            actuator.want(RUN)
 
     def _windows(
         self, now: datetime, inputs: _Inputs, state: PlanState
@@ -319,7 +341,9 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
             can_stop=True if caps is None else caps.can_stop,
             power_limit_min_w=None if caps is None else caps.limit_min_w,
             power_limit_max_w=None if caps is None else caps.limit_max_w,
+            power_levels_w=() if caps is None else caps.levels_w,
             held_by_person=self.overrides.left_to_user(miner_id),
+            held_power_w=self.memory.import_limited.get(miner_id),
         )
         if coordinator is None or not coordinator.last_update_success or coordinator.data is None:
             return status
@@ -350,6 +374,7 @@ class PlanCoordinator(DataUpdateCoordinator[PlanData]):
             can_stop=caps.can_stop,
             limit_min_w=None if limit is None else limit.minimum,
             limit_max_w=None if limit is None else limit.maximum,
+            levels_w=coordinator.client.power_levels,
         )
         self.memory.capabilities[miner_id] = known
         return known

@@ -60,6 +60,9 @@ def _override_from_dict(data: object) -> ManualOverride | None:
     )
 
 
+MAX_LEVELS = 64
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class MinerCaps:
     """What a miner could do when the plan last saw it loaded (kept for when it is not)."""
@@ -67,19 +70,29 @@ class MinerCaps:
     can_stop: bool
     limit_min_w: int | None = None
     limit_max_w: int | None = None
+    levels_w: tuple[int, ...] = ()
+    """The limits it really takes, where it takes only a few (client.power_levels)."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"can_stop": self.can_stop, "min": self.limit_min_w, "max": self.limit_max_w}
+        return {
+            "can_stop": self.can_stop,
+            "min": self.limit_min_w,
+            "max": self.limit_max_w,
+            "levels": list(self.levels_w),
+        }
 
     @classmethod
     def from_dict(cls, data: object) -> MinerCaps | None:
         if not isinstance(data, dict):
             return None
         low, high = finite(data.get("min")), finite(data.get("max"))
+        levels = data.get("levels")
+        found = (finite(w) for w in levels[:MAX_LEVELS]) if isinstance(levels, list) else ()
         return cls(
             can_stop=bool(data.get("can_stop", False)),
             limit_min_w=None if low is None else int(low),
             limit_max_w=None if high is None else int(high),
+            levels_w=tuple(sorted({int(w) for w in found if w is not None and w > 0})),
         )
 
 
@@ -96,6 +109,9 @@ class PlanMemory:
     # Overrides of miners a person changed while they idled for lack of surplus: theirs until
     # the time in `miner_overrides` (the next midnight), window or not.
     surplus_overrides: set[str] = field(default_factory=set)
+    # Miners a person holds that the import limit turned down, and what each drew as they
+    # left it: given back when the house has room again.
+    import_limited: dict[str, float] = field(default_factory=dict)
     applied: dict[str, Command] = field(default_factory=dict)
     sending: dict[str, Command] = field(default_factory=dict)
     restore_limits: dict[str, int] = field(default_factory=dict)
@@ -121,6 +137,9 @@ class PlanMemory:
             "miner_overrides": {k: v.isoformat() for k, v in self.miner_overrides.items()},
             "user_stopped": sorted(self.user_stopped),
             "surplus_overrides": sorted(self.surplus_overrides),
+            "import_limited": {
+                k: v for k, v in self.import_limited.items() if finite(v) is not None
+            },
             "applied": {k: v.to_dict() for k, v in self.applied.items()},
             "sending": {k: v.to_dict() for k, v in self.sending.items()},
             "restore_limits": self.restore_limits,
@@ -168,6 +187,11 @@ class PlanMemory:
             miner_overrides={k: v for k, v in overrides.items() if v is not None},
             user_stopped={str(m) for m in data.get("user_stopped", [])},
             surplus_overrides={str(m) for m in data.get("surplus_overrides", [])},
+            import_limited={
+                str(k): number
+                for k, v in data.get("import_limited", {}).items()
+                if (number := finite(v)) is not None
+            },
             applied={k: v for k, v in applied.items() if v is not None},
             sending={k: v for k, v in sending.items() if v is not None},
             restore_limits={k: int(v) for k, v in data.get("restore_limits", {}).items()},

@@ -43,7 +43,9 @@ class MinerOverrides:
         memory = self.plan.memory
         del memory.miner_overrides[miner_id]
         memory.surplus_overrides.discard(miner_id)
-        if (actuator := self.plan.actuators.get(miner_id)) is not None:
+        limited = memory.import_limited.pop(miner_id, None) is not None
+        if (actuator := self.plan.actuators.get(miner_id)) is not None and not limited:
+            # As the person left it (the import limit's stop or limit is the plan's to undo).
             actuator.applied = RUN
 
     def end_overrides(self, now: datetime, decision: Decision) -> None:
