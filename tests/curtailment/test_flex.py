@@ -152,6 +152,15 @@ def test_the_import_limit_changes_a_miner_out_of_changes_all_the_same() -> None:
     assert decision.reason is Reason.IMPORT_LIMIT
 
 
+def test_a_miner_out_of_changes_is_looked_at_again_when_its_oldest_is_an_hour_old() -> None:
+    first = _decide((NANO, AXE), HouseReading(grid_w=30), state=_changed(6))
+    held = _decide(
+        (NANO, AXE), HouseReading(grid_w=30), state=first.state, now=T0 + timedelta(seconds=30)
+    )
+    assert held.target("nano").expected_power_w == 99
+    assert held.next_check == T0 + minutes(10), "its change of 50 minutes ago expires"
+
+
 def test_changes_older_than_an_hour_are_forgotten() -> None:
     """Six changes from 50 to 45 minutes ago: 12 minutes on, three are over an hour old and
     the Nano may follow the surplus down again; it keeps the last hour's three and this one."""

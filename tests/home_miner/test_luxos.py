@@ -117,9 +117,11 @@ async def test_power_limit_chooses_the_profile_that_fits(
     """Bounds are the lowest and highest profile; a wattage selects the highest profile at or
     under it, and the number reads back that profile's watts."""
     miner = await _lux(simulate)
-    await add_miner(HOST)
+    entry = await add_miner(HOST)
     number = f"number.{DEVICE}_power_limit"
     profiles = build_profiles(MODELS["Antminer S19j Pro"])
+    # What a plan's budget may choose among: the profiles.
+    assert entry.runtime_data.client.power_levels == tuple(sorted({p.watts for p in profiles}))
     state = hass.states.get(number)
     assert (state.attributes["min"], state.attributes["max"]) == (
         profiles[0].watts,

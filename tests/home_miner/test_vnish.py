@@ -96,6 +96,11 @@ async def test_mining_switch_and_presets(
     assert hass.states.get(number).attributes["min"] == 1900
     assert hass.states.get(number).attributes["max"] == 2950
     assert float(hass.states.get("sensor.s19_power").state) == 2950
+    # What a plan's budget may choose among: the tuned presets.
+    levels = entry.runtime_data.client.power_levels
+    assert levels[0] == 1900
+    assert levels[-1] == 2950
+    assert "2350" in {str(w) for w in levels}
 
     await hass.services.async_call("switch", "turn_off", {"entity_id": switch}, blocking=True)
     assert miner.state == "stopped"

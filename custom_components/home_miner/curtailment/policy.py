@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from ._convert import require_aware
 from .breakeven import break_even_price
@@ -53,6 +53,7 @@ from .signals import Signals, power_budget, price_latch, read_signals, wish_reas
 from .state import MinerMode, MinerState, PlanState
 from .tariff import Tariff
 
+_HOUR = timedelta(hours=1)
 _ACTIONS = {
     MinerMode.ON: TargetAction.RUN,
     MinerMode.LIMITED: TargetAction.LIMIT,
@@ -211,6 +212,11 @@ def _next_check(
         for changed in (state.surplus_changed_at, state.import_changed_at):
             if changed is not None:
                 candidates.append(changed + settings.flex.settle)
+        # A miner out of changes may follow the surplus again when its oldest is an hour old.
+        for miner_state in state.miners.values():
+            recent = [t for t in miner_state.changed_at if t > now - _HOUR]
+            if len(recent) >= settings.flex.max_changes_per_hour - 1:
+                candidates.append(min(recent) + _HOUR)
     if state.window_start is not None and settings.max_curtailment is not None:
         deadline = state.window_start + settings.max_curtailment
         curtailed = sum(1 for miner in miners if miner.mode.curtailed)
