@@ -16,6 +16,9 @@ The day runs twice, each time on a fresh Home Assistant and fresh miners:
   does not, through its mining switch, as an automation would. The surplus is what the meter
   exports plus what the miners switched on draw (their power sensors).
 
+With `--antminer` the fleet has an S19j Pro on LuxOS beside them (its profiles are its
+modes), and the house is scaled to that fleet.
+
 Printed for both: the surplus absorbed, the import caused (and how much of it is the stopped
 miners' idle draw), setting changes and starts/stops per miner, hashrate-hours.
 """
@@ -171,7 +174,7 @@ async def _plan(
     return meter, settle
 
 
-async def _day(rule: str) -> tuple[House, float]:
+async def _day(rule: str, antminer: bool) -> tuple[House, float]:
     """One day with `rule` ("plan" or "peer"): the house after it, and the house's scale."""
     from homeassistant import loader
     from homeassistant.helpers import frame
@@ -180,9 +183,18 @@ async def _day(rule: str) -> tuple[House, float]:
     from pytest_homeassistant_custom_component.common import async_test_home_assistant
 
     from tests.house.day import TIME_ZONE, june_day
-    from tests.house.simulation import DAY, FLEET, GRID, WATTS, House, HouseMiner
+    from tests.house.simulation import (
+        ANTMINER_FLEET,
+        DAY,
+        FLEET,
+        GRID,
+        WATTS,
+        House,
+        HouseMiner,
+    )
 
-    miners = [HouseMiner.start(i, family, options) for i, (family, options) in enumerate(FLEET)]
+    fleet = ANTMINER_FLEET if antminer else FLEET
+    miners = [HouseMiner.start(i, family, options) for i, (family, options) in enumerate(fleet)]
     for miner in miners:
         await miner.sim.power_on()
     try:
@@ -270,10 +282,11 @@ def main() -> int:
     sys.path.insert(0, str(ROOT))
     resolve_without_mdns()
     _fast_commands()
+    antminer = "--antminer" in sys.argv[1:]
     houses: dict[str, Any] = {}
     factor = 0.0
     for rule in RULES:
-        houses[rule], factor = asyncio.run(_day(rule))
+        houses[rule], factor = asyncio.run(_day(rule, antminer))
     _print(houses, factor)
     return 0
 

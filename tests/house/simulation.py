@@ -35,6 +35,7 @@ from tests.simulator.antminer import AntminerStockMiner
 from tests.simulator.avalon import AvalonNanoMiner
 from tests.simulator.base import SimulatedMiner
 from tests.simulator.esp_miner import BitaxeMiner
+from tests.simulator.luxos import LuxOSMiner
 
 from .day import Day
 
@@ -90,6 +91,16 @@ FAMILIES = {
         # bmminer back 50 ms after a config change (tens of seconds on a real unit).
         extra={"restart_seconds": 0.05},
     ),
+    "luxos": Family(
+        simulator=LuxOSMiner,
+        setting=lambda sim: None if sim.curtailed else ("profile", sim.profile),
+        hashrate_ths=lambda sim: sim.hashrate_ths,
+        idle_w=lambda sim: sim.idle_w,
+        label=lambda sim: f"{sim.model} (LuxOS)",
+        # A wakeup or profile change hashes at once (it ramps for minutes on a real unit; in
+        # real time here, the day's outcome would hang on the machine's speed).
+        extra={"ramp_seconds": 0.0},
+    ),
 }
 # A home fleet of each family that can follow a target: ESP-Miner frequency steps on three
 # boards (16, 30 and 14 W at their stock frequencies) and an Avalon Nano 3s with its three
@@ -97,12 +108,18 @@ FAMILIES = {
 # would mine at its lowest level all night). A stock Antminer is left out: its 3 kW can
 # only be on or asleep, so it takes none of a surplus smaller than itself (an S19j Pro beside
 # these, the house scaled to that fleet: the best any plan could absorb of this day is 29 %,
-# the plan absorbs 28 %).
+# the plan absorbs 28 %). On LuxOS, its profiles are modes a plan can choose among.
 FLEET: tuple[tuple[str, dict[str, Any]], ...] = (
     ("bitaxe", {"model": "Gamma 601"}),
     ("bitaxe", {"model": "GammaTurbo 801"}),
     ("bitaxe", {"model": "Supra 401", "firmware": "v2.14.0"}),
     ("avalon_nano", {"model": "Avalon Nano 3s", "soft_off": True}),
+)
+# The same beside an S19j Pro on LuxOS: an Antminer whose 25 profiles (633 W to 4.7 kW,
+# 3.07 kW by default) are its modes, the small miners filling below its lowest.
+ANTMINER_FLEET: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("luxos", {"model": "Antminer S19j Pro"}),
+    *FLEET,
 )
 
 

@@ -1,12 +1,16 @@
 """A day of a house with solar, in Home Assistant: a plan mines on the surplus, another holds
 the house under an import limit, over simulated miners of the families that can follow a
-target (ESP-Miner frequency steps, Avalon levels; why no stock Antminer: simulation.FLEET).
+target: ESP-Miner frequency steps, Avalon levels, and an Antminer's modes (LuxOS profiles;
+why no stock Antminer: simulation.FLEET).
 
 The house (day.py): 13 June of pvlib's TMY year for Greensboro, NC (sun, then afternoon
-clouds) on a 5 kWp array, and a BDEW H0 household of 3000 kWh a year, both scaled by 0.079
-so that the day's highest export equals the fleet's 193 W: a 0.40 kWp array and a 238 kWh
-household. The meter (simulation.py) reads house load - PV + what the miners draw, every 5 s
-(every minute at night); each miner is polled every 15 s through its coordinator, so its own
+clouds) on a 5 kWp array, and a BDEW H0 household of 3000 kWh a year, both scaled so that
+the day's highest export equals the fleet's maximum: by 0.079 for the small miners' 193 W (a
+0.40 kWp array and a 238 kWh household), by 1.34 with the S19j Pro beside them (3.26 kW: a
+6.7 kWp array and a 4010 kWh household).
+
+The meter (simulation.py) reads house load - PV + what the miners draw, every 5 s (every
+minute at night); each miner is polled every 15 s through its coordinator, so its own
 reading lags the meter; a command takes one meter step.
 
 Measured, with *absorbable* = at each instant min(export without the miners, the fleet's
@@ -25,9 +29,12 @@ maximum power) and *import caused* = import with the miners minus import without
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from homeassistant.core import HomeAssistant
+import pytest
 
 from custom_components.home_miner.plan import PlanCoordinator
 from tests.plan.conftest import AddPlan, plan_of
@@ -35,6 +42,7 @@ from tests.plan.conftest import AddPlan, plan_of
 from .conftest import HouseFleet
 from .day import june_day
 from .simulation import (
+    ANTMINER_FLEET,
     DAY,
     FLEET,
     GRID,
@@ -62,11 +70,12 @@ async def _house(
     *,
     start_s: int = 0,
     limit_of: float = 0.0,
+    fleet: Sequence[tuple[str, dict[str, Any]]] = FLEET,
 ) -> tuple[House, PlanCoordinator]:
     """The fleet added, the house scaled to it as it is at `start_s`, and a plan of every
     miner following it (with an import limit `limit_of` of the fleet's maximum above the
     house's own highest import, if given)."""
-    miners = await house_fleet(FLEET)
+    miners = await house_fleet(fleet)
     fleet_max = sum(m.full_w for m in miners)
     day, _ = june_day().scaled_to(fleet_max)
     if limit_of:
@@ -96,10 +105,17 @@ async def _house(
     return house_loop, plan
 
 
+@pytest.mark.parametrize("fleet", [FLEET, ANTMINER_FLEET], ids=["small miners", "with an Antminer"])
 async def test_a_day_of_solar_surplus_is_mined_without_importing(
-    hass: HomeAssistant, house_fleet: HouseFleet, add_plan: AddPlan, midnight: datetime
+    hass: HomeAssistant,
+    house_fleet: HouseFleet,
+    add_plan: AddPlan,
+    midnight: datetime,
+    fleet: Sequence[tuple[str, dict[str, Any]]],
 ) -> None:
-    house, _ = await _house(hass, house_fleet, add_plan, midnight, {"surplus_only": True})
+    house, _ = await _house(
+        hass, house_fleet, add_plan, midnight, {"surplus_only": True}, fleet=fleet
+    )
     await house.run(*DAY)
     totals = house.ledger.totals()
     report = "\n".join(house.report())
