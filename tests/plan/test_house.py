@@ -10,6 +10,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import async_capture_events
+import voluptuous as vol
 
 from custom_components.home_miner.const import DOMAIN
 from tests.simulator.esp_miner import BitaxeMiner
@@ -72,6 +73,23 @@ async def test_the_house_form_says_what_is_missing_and_stores_nothing_wrong(
         flow_id, {"grid_power_entity": GRID, "surplus_only": True, "reserve_w": 5}
     )
     assert result["step_id"] == "plan_safety"
+
+
+async def test_how_often_a_miner_follows_the_surplus_is_set_on_the_house_form(
+    hass: HomeAssistant, fleet: Fleet, add_plan: AddPlan
+) -> None:
+    hass.states.async_set(GRID, "120", WATTS)
+    flow_id = await _at_house_step(hass, fleet)
+    house = {"grid_power_entity": GRID, "surplus_only": True}
+    with pytest.raises(vol.Invalid):  # a miner that may change once an hour cannot go back
+        await hass.config_entries.flow.async_configure(
+            flow_id, {**house, "max_changes_per_hour": 1}
+        )
+    _, plan = await _surplus_plan(
+        hass, fleet, add_plan, surplus_only=True, deadband_w=12, max_changes_per_hour=4
+    )
+    assert plan.config.flex is not None
+    assert (plan.config.flex.deadband_w, plan.config.flex.max_changes_per_hour) == (12, 4)
 
 
 async def _surplus_plan(hass: HomeAssistant, fleet: Fleet, add_plan: AddPlan, **house: object):

@@ -27,6 +27,10 @@ from .model import CurtailmentWindow, Reason
 from .prices import PriceSeries
 
 _WATT = 1e-6
+# Following the surplus, by default: a miner's setting changes only for more than 5 W worth
+# of its hashrate, and at most 6 times in any hour.
+DEADBAND_W = 5.0
+MAX_CHANGES_PER_HOUR = 6
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -51,9 +55,9 @@ class FlexSettings:
     battery_floor_pct: float | None = None
     import_limit_w: float | None = None
     boost_price: float | None = None
-    deadband_w: float = 5.0
+    deadband_w: float = DEADBAND_W
     settle: timedelta = timedelta(seconds=30)
-    max_changes_per_hour: int = 6
+    max_changes_per_hour: int = MAX_CHANGES_PER_HOUR
 
     def __post_init__(self) -> None:
         changes = self.max_changes_per_hour

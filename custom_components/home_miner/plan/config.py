@@ -24,7 +24,7 @@ from ..curtailment import (
     parse_bands,
     parse_urdb,
 )
-from ..curtailment.flex import FlexSettings
+from ..curtailment.flex import DEADBAND_W, MAX_CHANGES_PER_HOUR, FlexSettings
 from . import const
 from .const import (
     CONF_ACTION,
@@ -95,6 +95,8 @@ def flex_from_options(options: Mapping[str, Any]) -> FlexSettings | None:
         battery_floor_pct=None if floor is None else float(floor),
         import_limit_w=None if limit_kw is None else float(limit_kw) * 1000,
         boost_price=None if boost_price is None else float(boost_price),
+        deadband_w=float(options.get(const.CONF_DEADBAND, DEADBAND_W)),
+        max_changes_per_hour=int(options.get(const.CONF_MAX_CHANGES, MAX_CHANGES_PER_HOUR)),
     )
 
 

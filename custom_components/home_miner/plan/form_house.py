@@ -12,9 +12,13 @@ from homeassistant.helpers.selector import (
     BooleanSelector,
     EntitySelector,
     EntitySelectorConfig,
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
 )
 import voluptuous as vol
 
+from ..curtailment.flex import DEADBAND_W, MAX_CHANGES_PER_HOUR
 from . import const
 from .feeds import POWER_UNITS, state_number
 from .form import _number
@@ -39,6 +43,10 @@ def house_schema() -> vol.Schema:
             vol.Required(const.CONF_RESERVE, default=0): _number("W", high=1e5),
             vol.Required(const.CONF_GRID_ALLOWANCE, default=0): _number("W", high=1e5),
             vol.Optional(const.CONF_BATTERY_FLOOR): _number("%", high=100),
+            vol.Required(const.CONF_DEADBAND, default=DEADBAND_W): _number("W", high=1e4),
+            vol.Required(const.CONF_MAX_CHANGES, default=MAX_CHANGES_PER_HOUR): NumberSelector(
+                NumberSelectorConfig(min=2, max=60, step=1, mode=NumberSelectorMode.BOX)
+            ),
             vol.Optional(const.CONF_IMPORT_LIMIT): _number("kW", high=1e3),
             vol.Optional(const.CONF_BOOST_PRICE): _number(low=-1e6),
             vol.Optional(const.CONF_BOOST_ENTITIES): EntitySelector(
