@@ -110,7 +110,7 @@ class _Search:
     # What is left of the budget, at best, after miner i: each later miner at its lowest.
     lowest_after: list[float]
     # What staying at its setting now is worth for each miner (0: nothing).
-    stay: list[float] = field(default_factory=list)
+    stay: list[float]
     stay_after: list[float] = field(default_factory=list)
     best_value: float = -math.inf
     best: list[float] = field(default_factory=list)
@@ -121,8 +121,6 @@ class _Search:
     def __post_init__(self) -> None:
         self.lows = [min(mode.low for mode in modes) for modes in self.modes]
         self.highs = [max(mode.high for mode in modes) for modes in self.modes]
-        if not self.stay:
-            self.stay = [0.0] * len(self.miners)
         self.stay_after = [sum(self.stay[i:]) for i in range(len(self.miners) + 1)]
 
     def _stays(self, i: int, low: float, high: float) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 import math
 
 from .allocator import MinerOptions, allocate
@@ -15,7 +15,6 @@ from .settings import CurtailAction, CurtailMode, MinerPlan, PlanSettings
 from .state import MAX_CHANGES_KEPT, MinerMode, MinerState, PlanState
 
 _WATT_TOLERANCE = 1e-6
-_HOUR = timedelta(hours=1)
 # A miner reading no hashrate idles only if it draws less than this share of its full power:
 # one just started reads its full draw a poll or two before its first hashrate.
 _IDLE_SHARE = 0.6
@@ -220,7 +219,7 @@ def _options(miner: MinerWork, gate: Gate | None, following: Following | None) -
     current = miner.power_w
     setting = miner.setting_w
     if following is not None and gate is not None:
-        left = following.max_changes_per_hour - miner.before.changes_since(gate.now - _HOUR)
+        left = following.max_changes_per_hour - len(miner.before.changes_in_hour(gate.now))
         if left <= 0:
             # No change left this hour: as it was set (lower, if the wish is).
             return MinerOptions(
@@ -298,7 +297,7 @@ def next_state(miner: MinerWork, now: datetime) -> MinerState:
         return before
     changed_at = before.changed_at
     if changed:
-        changed_at = tuple(t for t in changed_at if t > now - _HOUR)[-MAX_CHANGES_KEPT + 1 :]
+        changed_at = before.changes_in_hour(now)[-MAX_CHANGES_KEPT + 1 :]
         changed_at = (*changed_at, now)
     return MinerState(
         mode=mode,

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from ._convert import require_aware
 from .breakeven import break_even_price
@@ -50,10 +50,9 @@ from .prices import PriceSeries
 from .safety import Gate
 from .settings import CurtailAction, PlanSettings, ThresholdMode
 from .signals import Signals, power_budget, price_latch, read_signals, wish_reasons
-from .state import MinerMode, MinerState, PlanState
+from .state import CHANGES_WINDOW, MinerMode, MinerState, PlanState
 from .tariff import Tariff
 
-_HOUR = timedelta(hours=1)
 _ACTIONS = {
     MinerMode.ON: TargetAction.RUN,
     MinerMode.LIMITED: TargetAction.LIMIT,
@@ -214,9 +213,9 @@ def _next_check(
                 candidates.append(changed + settings.flex.settle)
         # A miner out of changes may follow the surplus again when its oldest is an hour old.
         for miner_state in state.miners.values():
-            recent = [t for t in miner_state.changed_at if t > now - _HOUR]
+            recent = miner_state.changes_in_hour(now)
             if len(recent) >= settings.flex.max_changes_per_hour - 1:
-                candidates.append(min(recent) + _HOUR)
+                candidates.append(min(recent) + CHANGES_WINDOW)
     if state.window_start is not None and settings.max_curtailment is not None:
         deadline = state.window_start + settings.max_curtailment
         curtailed = sum(1 for miner in miners if miner.mode.curtailed)
@@ -237,9 +236,12 @@ def _meet_house(
     held = [m for m in miners if m.status.held_by_person]
     driven = [m for m in miners if not m.status.held_by_person]
     limiting = reason is Reason.IMPORT_LIMIT
-    shadows = [as_held(m) for m in held] if limiting else []
-    running = [shadow.mode is MinerMode.ON for shadow in shadows]
-    turned = held if limiting else []
+    # Each miner a person holds, as they left it, and whether that runs.
+    shadows: list[tuple[MinerWork, MinerWork, bool]] = []
+    if limiting:
+        for miner in held:
+            shadow = as_held(miner)
+            shadows.append((miner, shadow, shadow.mode is MinerMode.ON))
     held_w = 0.0 if limiting else sum(m.status.power_w for m in held)
     following = None
     if flex is not None and reason is Reason.SURPLUS:
@@ -247,14 +249,14 @@ def _meet_house(
             stay_w=flex.deadband_w, max_changes_per_hour=flex.max_changes_per_hour
         )
     meet_budget(
-        [*driven, *shadows],
+        [*driven, *(shadow for _, shadow, _ in shadows)],
         budget_w - held_w,
         reason,
         gate,
         min_times=not limiting,
         following=following,
     )
-    for miner, shadow, was_running in zip(turned, shadows, running, strict=True):
+    for miner, shadow, was_running in shadows:
         if was_running and shadow.mode is not MinerMode.ON:
             miner.mode, miner.limit_w, miner.hold = shadow.mode, shadow.limit_w, None
             miner.reason = Reason.IMPORT_LIMIT

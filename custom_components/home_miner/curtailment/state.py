@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from ._convert import as_datetime, as_float, as_mapping, as_str
@@ -12,7 +12,8 @@ from .errors import StateFormatError
 from .model import Reason
 
 STATE_VERSION = 1
-# A miner's setting changes remembered (the last hour's, at most this many).
+# A miner's setting changes remembered: the last hour's, at most this many.
+CHANGES_WINDOW = timedelta(hours=1)
 MAX_CHANGES_KEPT = 60
 
 
@@ -53,8 +54,9 @@ class MinerState:
     # often following the surplus may still change it (`FlexSettings.max_changes_per_hour`).
     changed_at: tuple[datetime, ...] = ()
 
-    def changes_since(self, since: datetime) -> int:
-        return sum(1 for when in self.changed_at if when > since)
+    def changes_in_hour(self, now: datetime) -> tuple[datetime, ...]:
+        """Its setting changes in the hour up to `now`."""
+        return tuple(when for when in self.changed_at if when > now - CHANGES_WINDOW)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -43,6 +43,11 @@ class Level:
     limit_w: int
     draw_w: int
 
+    @property
+    def asked_w(self) -> int:
+        """The watts that select it: its limit, or what it draws where that is lower."""
+        return min(self.limit_w, self.draw_w)
+
 
 @dataclass(frozen=True, kw_only=True)
 class AvalonModel:
@@ -195,7 +200,7 @@ class AvalonNanoDriver(Driver):
         caps = Capabilities(
             power_limit=PowerLimitRange(
                 # The lowest level is chosen by what it draws too (power_levels).
-                minimum=min(min(lv.limit_w, lv.draw_w) for lv in self._model.levels),
+                minimum=min(lv.asked_w for lv in self._model.levels),
                 maximum=max(lv.limit_w for lv in self._model.levels),
                 step=1,
             ),
@@ -369,12 +374,12 @@ class AvalonNanoDriver(Driver):
 
     def power_levels(self) -> tuple[int, ...]:
         """What each level draws (asking for it gets that level)."""
-        return tuple(sorted({min(lv.limit_w, lv.draw_w) for lv in self._model.levels}))
+        return tuple(sorted({lv.asked_w for lv in self._model.levels}))
 
     async def set_power_limit(self, miner: AnyMiner, watts: int, caps: Capabilities) -> int:
         levels = sorted(self._model.levels, key=lambda lv: lv.limit_w)
         # A level fits by its limit or by what it draws (a little under its limit).
-        fitting = [lv for lv in levels if min(lv.limit_w, lv.draw_w) <= watts]
+        fitting = [lv for lv in levels if lv.asked_w <= watts]
         level = fitting[-1] if fitting else levels[0]
         option = self._model.level_option
         await self._ascset(miner, "power_limit", f"{option},set,{level.setting}")
